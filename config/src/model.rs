@@ -1,0 +1,288 @@
+//! The typed configuration: every key the node reads, with its default.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole node configuration.
+///
+/// Every field has a default (see [`Config::default`]); a file, the environment and the
+/// command line only name what they change. Unknown keys are errors.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the node keeps its data and which chain it belongs to.
+    pub node: NodeConfig,
+    /// Which roles this process runs.
+    pub roles: RolesConfig,
+    /// The JSON-RPC, health and metrics server.
+    pub rpc: RpcConfig,
+    /// Log output.
+    pub log: LogConfig,
+    /// Restart policy and shutdown of the role actors.
+    pub supervisor: SupervisorConfig,
+    /// How the node reaches Bitcoin.
+    pub bitcoin: BitcoinConfig,
+    /// The prover role.
+    pub prover: ProverConfig,
+    /// Switches for tests; all off by default.
+    pub debug: DebugConfig,
+}
+
+/// `[node]`: where the node keeps its data and which chain it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// Directory of the node's database (`node.redb`) and runtime files.
+    pub data_dir: PathBuf,
+    /// The L2 chain id. A database created for one chain id refuses to open for another.
+    pub chain_id: u64,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self { data_dir: PathBuf::from("rollup-data"), chain_id: DEFAULT_CHAIN_ID }
+    }
+}
+
+/// The chain id of the development network.
+pub const DEFAULT_CHAIN_ID: u64 = 0x0052_4f4c;
+
+/// `[roles]`: which roles this process runs. Profiles set this table.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RolesConfig {
+    /// Take L2 transactions, order them and execute blocks.
+    pub sequencer: bool,
+    /// Prove blocks and batches.
+    pub prover: bool,
+    /// Drive the pipeline: batches, DA posting, claims.
+    pub controller: bool,
+    /// Pre-sign the contract's transaction graph with the committee.
+    pub signer: bool,
+    /// Re-check every claim and challenge bad ones.
+    pub vigilante: bool,
+    /// Hot-standby operator.
+    pub backup: bool,
+}
+
+impl RolesConfig {
+    /// The enabled roles, in start order.
+    pub fn enabled(&self) -> Vec<Role> {
+        Role::ALL.into_iter().filter(|role| self.is_enabled(*role)).collect()
+    }
+
+    /// Whether `role` is enabled.
+    pub fn is_enabled(&self, role: Role) -> bool {
+        match role {
+            Role::Sequencer => self.sequencer,
+            Role::Prover => self.prover,
+            Role::Controller => self.controller,
+            Role::Signer => self.signer,
+            Role::Vigilante => self.vigilante,
+            Role::Backup => self.backup,
+        }
+    }
+}
+
+/// A role a node can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Takes L2 transactions and executes blocks.
+    Sequencer,
+    /// Proves blocks and batches.
+    Prover,
+    /// Drives the pipeline and talks to the Bitcoin contract.
+    Controller,
+    /// Contract signer of the committee.
+    Signer,
+    /// Watcher that challenges bad claims.
+    Vigilante,
+    /// Hot-standby operator.
+    Backup,
+}
+
+impl Role {
+    /// Every role, in start order.
+    pub const ALL: [Role; 6] =
+        [Role::Sequencer, Role::Prover, Role::Controller, Role::Signer, Role::Vigilante, Role::Backup];
+
+    /// The role's name as used in config keys, metrics labels and logs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::Sequencer => "sequencer",
+            Role::Prover => "prover",
+            Role::Controller => "controller",
+            Role::Signer => "signer",
+            Role::Vigilante => "vigilante",
+            Role::Backup => "backup",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `[rpc]`: the JSON-RPC, health and metrics server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RpcConfig {
+    /// Listen address, `IP:PORT`. Port 0 picks a free port; the bound address is
+    /// written to `<data_dir>/rpc.addr` either way.
+    pub listen: String,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: u64,
+    /// Most calls in one JSON-RPC batch.
+    pub max_batch_len: u64,
+    /// HTTP worker threads.
+    pub workers: u64,
+}
+
+impl Default for RpcConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8545".to_owned(),
+            max_body_bytes: 1024 * 1024,
+            max_batch_len: 100,
+            workers: 2,
+        }
+    }
+}
+
+/// `[log]`: log output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `pretty` for people, `json` for log collectors.
+    pub format: LogFormat,
+    /// A `RUST_LOG`-style filter (`info`, `rollup::rpc=debug,info`, ...).
+    /// The `RUST_LOG` environment variable, when set, takes its place.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Pretty, filter: "info".to_owned() }
+    }
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[supervisor]`: restart policy and shutdown of the role actors.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SupervisorConfig {
+    /// Delay before the first restart of a failed role, in milliseconds; it doubles
+    /// with every further failure.
+    pub restart_backoff_initial_ms: u64,
+    /// Longest delay between restarts, in milliseconds.
+    pub restart_backoff_max_ms: u64,
+    /// A role that has run this long without failing starts again from the initial
+    /// backoff, in milliseconds.
+    pub restart_reset_after_ms: u64,
+    /// How long shutdown waits for each role to finish, in milliseconds.
+    pub shutdown_timeout_ms: u64,
+}
+
+impl Default for SupervisorConfig {
+    fn default() -> Self {
+        Self {
+            restart_backoff_initial_ms: 100,
+            restart_backoff_max_ms: 30_000,
+            restart_reset_after_ms: 60_000,
+            shutdown_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// `[bitcoin]`: how the node reaches Bitcoin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BitcoinConfig {
+    /// The Bitcoin network.
+    pub network: BitcoinNetwork,
+    /// Base URL of the Esplora HTTP API.
+    pub esplora_url: String,
+}
+
+impl Default for BitcoinConfig {
+    fn default() -> Self {
+        Self { network: BitcoinNetwork::Regtest, esplora_url: "http://127.0.0.1:3002".to_owned() }
+    }
+}
+
+/// A Bitcoin network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+pub enum BitcoinNetwork {
+    /// Mainnet.
+    Bitcoin,
+    /// Testnet 3.
+    Testnet,
+    /// Testnet 4.
+    Testnet4,
+    /// Signet.
+    Signet,
+    /// Regtest (the default, and what `rollup devnet` runs).
+    #[default]
+    Regtest,
+}
+
+/// `[prover]`: the prover role.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProverConfig {
+    /// JSON-RPC URL of the sequencer to take proving jobs from, when the sequencer
+    /// runs in another process. Unset: the sequencer must run in this process.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequencer_rpc: Option<String>,
+}
+
+/// `[debug]`: switches for tests. All off by default; refused on mainnet.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DebugConfig {
+    /// Enables the `debug_crashRole` JSON-RPC method, which makes a role panic so
+    /// that tests can watch the supervisor restart it.
+    pub fault_injection: bool,
+}
+
+/// Implements `TryFrom<String>` for a unit enum from its lower-case names, with an
+/// error that lists the accepted names.
+macro_rules! named_choices {
+    ($ty:ty { $($name:literal => $variant:expr),+ $(,)? }) => {
+        impl TryFrom<String> for $ty {
+            type Error = String;
+
+            fn try_from(name: String) -> Result<Self, String> {
+                match name.as_str() {
+                    $($name => Ok($variant),)+
+                    _ => Err(format!("expected one of {}", [$(concat!("`", $name, "`")),+].join(", "))),
+                }
+            }
+        }
+    };
+}
+
+named_choices!(LogFormat { "pretty" => LogFormat::Pretty, "json" => LogFormat::Json });
+named_choices!(BitcoinNetwork {
+    "bitcoin" => BitcoinNetwork::Bitcoin,
+    "testnet" => BitcoinNetwork::Testnet,
+    "testnet4" => BitcoinNetwork::Testnet4,
+    "signet" => BitcoinNetwork::Signet,
+    "regtest" => BitcoinNetwork::Regtest,
+});

@@ -1,0 +1,120 @@
+//! Checks of values and of the combination of roles, after the typed reading.
+
+use std::net::SocketAddr;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::error::ConfigIssue;
+use crate::model::{BitcoinNetwork, Config, Role};
+
+/// Bounds of numeric keys: `(key, value, min, max)`.
+fn ranges(config: &Config) -> [(&'static str, u64, u64, u64); 7] {
+    let rpc = &config.rpc;
+    let supervisor = &config.supervisor;
+    [
+        ("rpc.max_body_bytes", rpc.max_body_bytes, 1024, 256 * 1024 * 1024),
+        ("rpc.max_batch_len", rpc.max_batch_len, 1, 10_000),
+        ("rpc.workers", rpc.workers, 1, 256),
+        ("supervisor.restart_backoff_initial_ms", supervisor.restart_backoff_initial_ms, 1, 3_600_000),
+        ("supervisor.restart_backoff_max_ms", supervisor.restart_backoff_max_ms, 1, 3_600_000),
+        ("supervisor.restart_reset_after_ms", supervisor.restart_reset_after_ms, 1, 86_400_000),
+        ("supervisor.shutdown_timeout_ms", supervisor.shutdown_timeout_ms, 1, 3_600_000),
+    ]
+}
+
+/// Every problem of `config`, each naming its key.
+pub(crate) fn validate(config: &Config) -> Vec<ConfigIssue> {
+    let mut issues = Vec::new();
+
+    if config.node.data_dir.as_os_str().is_empty() {
+        issues.push(ConfigIssue::new("node.data_dir", "must not be empty"));
+    }
+    if config.rpc.listen.parse::<SocketAddr>().is_err() {
+        issues.push(ConfigIssue::new(
+            "rpc.listen",
+            "not a socket address (expected IP:PORT, e.g. 127.0.0.1:8545)",
+        ));
+    }
+    for (key, value, min, max) in ranges(config) {
+        if !(min..=max).contains(&value) {
+            issues.push(ConfigIssue::new(key, format!("must be between {min} and {max}")));
+        }
+    }
+    let supervisor = &config.supervisor;
+    if supervisor.restart_backoff_initial_ms > supervisor.restart_backoff_max_ms {
+        issues.push(ConfigIssue::new(
+            "supervisor.restart_backoff_initial_ms",
+            format!(
+                "must not exceed supervisor.restart_backoff_max_ms ({})",
+                supervisor.restart_backoff_max_ms
+            ),
+        ));
+    }
+    if let Err(error) = EnvFilter::builder().parse(&config.log.filter) {
+        issues.push(ConfigIssue::new("log.filter", format!("not a log filter: {error}")));
+    }
+    if !is_http_url(&config.bitcoin.esplora_url) {
+        issues.push(ConfigIssue::new("bitcoin.esplora_url", "must be an http:// or https:// URL"));
+    }
+    if let Some(url) = &config.prover.sequencer_rpc {
+        if !is_http_url(url) {
+            issues.push(ConfigIssue::new("prover.sequencer_rpc", "must be an http:// or https:// URL"));
+        }
+    }
+    issues.extend(cross_role(config));
+    issues
+}
+
+/// Problems of the combination of roles and settings.
+fn cross_role(config: &Config) -> Vec<ConfigIssue> {
+    let roles = &config.roles;
+    let mut issues = Vec::new();
+    if roles.enabled().is_empty() {
+        issues.push(ConfigIssue::new(
+            "roles",
+            "no role is enabled: set one under [roles] or pass --profile (operator, backup, signer, vigilante, all)",
+        ));
+    }
+    if roles.is_enabled(Role::Prover)
+        && !roles.is_enabled(Role::Sequencer)
+        && config.prover.sequencer_rpc.is_none()
+    {
+        issues.push(ConfigIssue::new(
+            "roles.prover",
+            "prover enabled but no sequencer to take jobs from: enable roles.sequencer or set prover.sequencer_rpc",
+        ));
+    }
+    if roles.is_enabled(Role::Controller) && !roles.is_enabled(Role::Sequencer) {
+        issues.push(ConfigIssue::new(
+            "roles.controller",
+            "controller enabled without the sequencer: the controller cuts batches from the local chain, enable roles.sequencer",
+        ));
+    }
+    if config.debug.fault_injection && config.bitcoin.network == BitcoinNetwork::Bitcoin {
+        issues.push(ConfigIssue::new("debug.fault_injection", "refused on bitcoin mainnet"));
+    }
+    issues
+}
+
+fn is_http_url(url: &str) -> bool {
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
+    rest.is_some_and(|rest| {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        !host.is_empty() && !host.contains(char::is_whitespace)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_urls_need_a_host() {
+        assert!(is_http_url("http://127.0.0.1:3002"));
+        assert!(is_http_url("https://blockstream.info/api"));
+        assert!(!is_http_url("http://"));
+        assert!(!is_http_url("ftp://example.org"));
+        assert!(!is_http_url("127.0.0.1:3002"));
+        assert!(!is_http_url("http://bad host"));
+    }
+}

@@ -1,0 +1,345 @@
+//! Loading, layering and validation of the node configuration.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use rollup_config::{load, to_toml, ConfigIssue, ConfigSources, LoadConfigError, LogFormat, Role};
+
+fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.toml");
+    std::fs::File::create(&path).unwrap().write_all(text.as_bytes()).unwrap();
+    (dir, path)
+}
+
+fn with_file(path: &std::path::Path) -> ConfigSources {
+    ConfigSources { file: Some(path.to_owned()), ..ConfigSources::default() }
+}
+
+fn issues(result: Result<rollup_config::Config, LoadConfigError>) -> Vec<ConfigIssue> {
+    match result {
+        Err(LoadConfigError::Invalid(issues)) => issues,
+        other => panic!("expected an invalid configuration, got {other:?}"),
+    }
+}
+
+fn issue(key: &str, value: Option<&str>, origin: Option<&str>, problem: &str) -> ConfigIssue {
+    ConfigIssue {
+        key: key.to_owned(),
+        value: value.map(str::to_owned),
+        origin: origin.map(str::to_owned),
+        problem: problem.to_owned(),
+    }
+}
+
+#[test]
+fn every_profile_loads_with_its_roles() {
+    let expected: [(&str, &[Role]); 5] = [
+        ("operator", &[Role::Sequencer, Role::Prover, Role::Controller]),
+        ("backup", &[Role::Backup]),
+        ("signer", &[Role::Signer]),
+        ("vigilante", &[Role::Vigilante]),
+        ("all", &Role::ALL),
+    ];
+    for (name, roles) in expected {
+        let sources = ConfigSources { profile: Some(name.to_owned()), ..ConfigSources::default() };
+        let config = load(&sources).unwrap_or_else(|error| panic!("profile {name}: {error}"));
+        assert_eq!(config.roles.enabled(), roles, "profile {name}");
+    }
+    assert_eq!(rollup_config::profiles::names(), ["all", "backup", "operator", "signer", "vigilante"]);
+}
+
+#[test]
+fn defaults_alone_enable_no_role() {
+    let found = issues(load(&ConfigSources::default()));
+    assert_eq!(
+        found,
+        [issue(
+            "roles",
+            None,
+            None,
+            "no role is enabled: set one under [roles] or pass --profile (operator, backup, signer, vigilante, all)"
+        )]
+    );
+}
+
+#[test]
+fn layers_apply_in_precedence_order() {
+    let (_dir, path) = file(
+        "[node]\ndata_dir = \"/from/file\"\nchain_id = 7\n[rpc]\nlisten = \"127.0.0.1:1000\"\nworkers = 3\n\
+         [roles]\nvigilante = true\n[log]\nformat = \"json\"\n",
+    );
+    let mut sources = with_file(&path);
+    // The file alone.
+    let config = load(&sources).unwrap();
+    assert_eq!(config.rpc.listen, "127.0.0.1:1000");
+    assert_eq!(config.roles.enabled(), [Role::Vigilante]);
+    assert_eq!(config.log.format, LogFormat::Json);
+    assert_eq!(config.node.chain_id, 7);
+
+    // The profile's [roles] replaces the file's.
+    sources.profile = Some("operator".to_owned());
+    let config = load(&sources).unwrap();
+    assert_eq!(config.roles.enabled(), [Role::Sequencer, Role::Prover, Role::Controller]);
+
+    // The environment beats file and profile.
+    sources.env = HashMap::from([
+        ("ROLLUP__RPC__LISTEN".to_owned(), "127.0.0.1:2000".to_owned()),
+        ("ROLLUP__ROLES__SIGNER".to_owned(), "true".to_owned()),
+        ("ROLLUP__RPC__WORKERS".to_owned(), "4".to_owned()),
+        ("ROLLUP_UNRELATED".to_owned(), "ignored".to_owned()),
+        ("PATH".to_owned(), "/bin".to_owned()),
+    ]);
+    let config = load(&sources).unwrap();
+    assert_eq!(config.rpc.listen, "127.0.0.1:2000");
+    assert_eq!(config.rpc.workers, 4);
+    assert_eq!(config.roles.enabled(), [Role::Sequencer, Role::Prover, Role::Controller, Role::Signer]);
+
+    // Command-line flags beat everything.
+    sources.overrides = vec![
+        ("rpc.listen".to_owned(), "127.0.0.1:3000".to_owned()),
+        ("node.data_dir".to_owned(), "/from/cli".to_owned()),
+    ];
+    let config = load(&sources).unwrap();
+    assert_eq!(config.rpc.listen, "127.0.0.1:3000");
+    assert_eq!(config.node.data_dir, PathBuf::from("/from/cli"));
+    // Keys nobody overrode keep the lower layers' values.
+    assert_eq!(config.node.chain_id, 7);
+    assert_eq!(config.log.format, LogFormat::Json);
+}
+
+#[test]
+fn unknown_key_in_file_suggests_the_closest_key() {
+    let (_dir, path) = file("[roles]\nsequencer = true\n[rpc]\nlistn = \"127.0.0.1:1\"\n");
+    let origin = path.display().to_string();
+    assert_eq!(
+        issues(load(&with_file(&path))),
+        [issue("rpc.listn", Some("127.0.0.1:1"), Some(&origin), "unknown key (did you mean `rpc.listen`?)")]
+    );
+}
+
+#[test]
+fn unknown_section_and_far_off_key_list_what_is_known() {
+    let (_dir, path) = file("[roles]\nsequencer = true\nwhatever = 1\n[mempool]\nsize = 3\n");
+    let origin = path.display().to_string();
+    assert_eq!(
+        issues(load(&with_file(&path))),
+        [
+            issue(
+                "mempool",
+                None,
+                Some(&origin),
+                "unknown key (known keys here: node, roles, rpc, log, supervisor, bitcoin, prover, debug)"
+            ),
+            issue(
+                "roles.whatever",
+                Some("1"),
+                Some(&origin),
+                "unknown key (known keys here: sequencer, prover, controller, signer, vigilante, backup)"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn unknown_key_from_the_environment_is_an_error() {
+    let sources = ConfigSources {
+        profile: Some("vigilante".to_owned()),
+        env: HashMap::from([("ROLLUP__RPC__LISTN".to_owned(), "127.0.0.1:1".to_owned())]),
+        ..ConfigSources::default()
+    };
+    assert_eq!(
+        issues(load(&sources)),
+        [issue(
+            "rpc.listn",
+            Some("127.0.0.1:1"),
+            Some("the environment"),
+            "unknown key (did you mean `rpc.listen`?)"
+        )]
+    );
+}
+
+#[test]
+fn wrongly_typed_values_name_what_was_expected() {
+    let (_dir, path) = file("[roles]\nsequencer = \"maybe\"\n[rpc]\nmax_body_bytes = \"big\"\n");
+    let origin = path.display().to_string();
+    assert_eq!(
+        issues(load(&with_file(&path))),
+        [
+            issue(
+                "roles.sequencer",
+                Some("maybe"),
+                Some(&origin),
+                "expected a boolean, found string \"maybe\""
+            ),
+            issue(
+                "rpc.max_body_bytes",
+                Some("big"),
+                Some(&origin),
+                "expected an integer, found string \"big\""
+            ),
+        ]
+    );
+}
+
+#[test]
+fn unknown_enum_variant_lists_the_variants() {
+    let (_dir, path) = file("[roles]\nsigner = true\n[log]\nformat = \"xml\"\n");
+    let origin = path.display().to_string();
+    assert_eq!(
+        issues(load(&with_file(&path))),
+        [issue("log.format", Some("xml"), Some(&origin), "expected one of `pretty`, `json`")]
+    );
+}
+
+#[test]
+fn out_of_range_numbers_give_their_bounds() {
+    let (_dir, path) =
+        file("[roles]\nsigner = true\n[rpc]\nmax_batch_len = 0\n[supervisor]\nrestart_backoff_initial_ms = 5000\nrestart_backoff_max_ms = 1000\n");
+    let origin = path.display().to_string();
+    assert_eq!(
+        issues(load(&with_file(&path))),
+        [
+            issue("rpc.max_batch_len", Some("0"), Some(&origin), "must be between 1 and 10000"),
+            issue(
+                "supervisor.restart_backoff_initial_ms",
+                Some("5000"),
+                Some(&origin),
+                "must not exceed supervisor.restart_backoff_max_ms (1000)"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn malformed_addresses_urls_and_filters_are_rejected() {
+    let (_dir, path) = file(
+        "[roles]\nvigilante = true\n[rpc]\nlisten = \"localhost\"\n[bitcoin]\nesplora_url = \"ftp://x\"\n\
+         [log]\nfilter = \"rollup=loud\"\n[node]\ndata_dir = \"\"\n",
+    );
+    let origin = path.display().to_string();
+    let found = issues(load(&with_file(&path)));
+    assert_eq!(found.len(), 4, "{found:#?}");
+    assert_eq!(
+        found[0],
+        issue("bitcoin.esplora_url", Some("ftp://x"), Some(&origin), "must be an http:// or https:// URL")
+    );
+    assert_eq!(found[1].key, "log.filter");
+    assert_eq!(found[1].value.as_deref(), Some("rollup=loud"));
+    assert!(found[1].problem.starts_with("not a log filter: "), "{}", found[1].problem);
+    assert_eq!(found[2], issue("node.data_dir", Some(""), Some(&origin), "must not be empty"));
+    assert_eq!(
+        found[3],
+        issue(
+            "rpc.listen",
+            Some("localhost"),
+            Some(&origin),
+            "not a socket address (expected IP:PORT, e.g. 127.0.0.1:8545)"
+        )
+    );
+}
+
+#[test]
+fn cross_role_errors_say_what_is_missing() {
+    let (_dir, path) = file("[roles]\nprover = true\ncontroller = true\n");
+    let origin = path.display().to_string();
+    assert_eq!(
+        issues(load(&with_file(&path))),
+        [
+            issue(
+                "roles.controller",
+                Some("true"),
+                Some(&origin),
+                "controller enabled without the sequencer: the controller cuts batches from the local chain, enable roles.sequencer"
+            ),
+            issue(
+                "roles.prover",
+                Some("true"),
+                Some(&origin),
+                "prover enabled but no sequencer to take jobs from: enable roles.sequencer or set prover.sequencer_rpc"
+            ),
+        ]
+    );
+    // A remote sequencer satisfies the prover.
+    let (_dir, path) = file("[roles]\nprover = true\n[prover]\nsequencer_rpc = \"http://10.0.0.1:8545\"\n");
+    assert!(load(&with_file(&path)).unwrap().roles.prover);
+}
+
+#[test]
+fn fault_injection_is_refused_on_mainnet() {
+    let (_dir, path) = file(
+        "[roles]\nvigilante = true\n[bitcoin]\nnetwork = \"bitcoin\"\n[debug]\nfault_injection = true\n",
+    );
+    let origin = path.display().to_string();
+    assert_eq!(
+        issues(load(&with_file(&path))),
+        [issue("debug.fault_injection", Some("true"), Some(&origin), "refused on bitcoin mainnet")]
+    );
+}
+
+#[test]
+fn every_error_is_reported_at_once() {
+    let (_dir, path) = file(
+        "[roles]\nprover = true\n[rpc]\nlistn = \"x\"\nworkers = \"two\"\nmax_batch_len = 0\n[log]\nformat = \"xml\"\n",
+    );
+    let keys: Vec<String> = issues(load(&with_file(&path))).into_iter().map(|issue| issue.key).collect();
+    assert_eq!(keys, ["log.format", "roles.prover", "rpc.listn", "rpc.max_batch_len", "rpc.workers"]);
+}
+
+#[test]
+fn the_error_message_lists_every_issue() {
+    let (_dir, path) = file("[roles]\nsigner = true\n[rpc]\nlisten = \"nowhere\"\nmax_batch_len = 0\n");
+    let message = load(&with_file(&path)).unwrap_err().to_string();
+    let origin = path.display();
+    assert_eq!(
+        message,
+        format!(
+            "invalid configuration (2 errors):\n  - `rpc.listen` = \"nowhere\" (from {origin}): not a socket address \
+             (expected IP:PORT, e.g. 127.0.0.1:8545)\n  - `rpc.max_batch_len` = \"0\" (from {origin}): must be between 1 and 10000"
+        )
+    );
+}
+
+#[test]
+fn unknown_profile_names_the_available_ones() {
+    let sources = ConfigSources { profile: Some("opertor".to_owned()), ..ConfigSources::default() };
+    assert_eq!(
+        load(&sources).unwrap_err().to_string(),
+        "unknown profile \"opertor\" (available: all, backup, operator, signer, vigilante)"
+    );
+}
+
+#[test]
+fn missing_file_is_reported_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absent.toml");
+    match load(&with_file(&path)) {
+        Err(LoadConfigError::ReadFile { path: reported, source }) => {
+            assert_eq!(reported, path);
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        }
+        other => panic!("expected ReadFile, got {other:?}"),
+    }
+}
+
+#[test]
+fn toml_syntax_errors_carry_the_line() {
+    let (_dir, path) = file("[roles]\nsequencer = true\n[rpc\nlisten = 1\n");
+    match load(&with_file(&path)) {
+        Err(LoadConfigError::Syntax { path: reported, message }) => {
+            assert_eq!(reported, path);
+            assert!(message.contains("line 3"), "{message}");
+        }
+        other => panic!("expected Syntax, got {other:?}"),
+    }
+}
+
+#[test]
+fn dump_reads_back_to_the_same_config() {
+    let (_dir, path) =
+        file("[roles]\nprover = true\n[prover]\nsequencer_rpc = \"http://seq:8545\"\n[rpc]\nworkers = 7\n");
+    let config = load(&with_file(&path)).unwrap();
+    let (_dir2, dumped) = file(&to_toml(&config).unwrap());
+    assert_eq!(load(&with_file(&dumped)).unwrap(), config);
+}
