@@ -29,6 +29,9 @@ impl RestartPolicy {
     }
 }
 
+/// The `kind` label values of `rollup_role_failures_total`.
+const FAILURE_KINDS: [&str; 3] = ["panic", "error", "load"];
+
 /// Builds a component, reading its state from storage. Called at start and after
 /// every failure.
 pub type Loader<C> = Box<dyn FnMut() -> Result<C, ComponentError> + Send>;
@@ -53,7 +56,18 @@ impl<C: Component> RoleActor<C> {
         telemetry: Telemetry,
     ) -> Self {
         telemetry.health.set(name, RoleStatus::Starting);
-        telemetry.metrics.role_ready.with_label_values(&[name]).set(0);
+        // Every series exists from the start, at zero, so that dashboards and alerts
+        // see the role before anything happened to it.
+        let metrics = &telemetry.metrics;
+        metrics.role_ready.with_label_values(&[name]).set(0);
+        for counter in
+            [&metrics.role_restarts, &metrics.role_loads, &metrics.role_requests, &metrics.role_ticks]
+        {
+            counter.with_label_values(&[name]);
+        }
+        for kind in FAILURE_KINDS {
+            metrics.role_failures.with_label_values(&[name, kind]);
+        }
         Self {
             name,
             loader,

@@ -1,0 +1,267 @@
+//! End-to-end test environment: real `rollup` processes, driven only through their
+//! public interfaces (command line, signals, HTTP).
+//!
+//! [`NodeProcess::start`] runs `rollup node` in a fresh data directory on a free port
+//! and waits until the node has written its bound address; the test then talks
+//! JSON-RPC ([`NodeProcess::rpc`]) and HTTP ([`NodeProcess::get`]) to it, and ends it
+//! with a signal ([`NodeProcess::terminate`]) or a SIGKILL ([`NodeProcess::kill`]).
+//! A node's log (stderr) is kept in its data directory and included in every
+//! failure message.
+//!
+//! The binary is `$ROLLUP_BIN` if set, else `rollup` in the cargo target directory of
+//! the running test (built by `cargo test --workspace`, or `cargo build -p rollup-node`).
+
+// A test harness: a failed step is a failed test, reported by panicking with context.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::{json, Value};
+
+/// How long a node may take to start or stop before the test fails.
+pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The `rollup` binary under test.
+pub fn rollup_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("ROLLUP_BIN") {
+        return PathBuf::from(path);
+    }
+    // A test binary lives in `<target>/<profile>/deps/`; the node binary in `<target>/<profile>/`.
+    let exe = std::env::current_exe().expect("current test executable");
+    let profile_dir =
+        exe.parent().and_then(Path::parent).expect("test binary inside a cargo target directory");
+    let bin = profile_dir.join("rollup");
+    assert!(
+        bin.exists(),
+        "{} does not exist: run the tests with `cargo test --workspace`, or build it with `cargo build -p rollup-node`, \
+         or set ROLLUP_BIN",
+        bin.display()
+    );
+    bin
+}
+
+/// Runs `rollup ARGS` to completion with extra environment variables.
+pub fn run_rollup(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(rollup_bin());
+    command.args(args).env_remove("RUST_LOG");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("run rollup")
+}
+
+/// How to start a node.
+#[derive(Clone, Debug, Default)]
+pub struct NodeOptions {
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// Contents of a config file passed with `--config`.
+    pub config_toml: Option<String>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+    /// Reuse this data directory instead of a fresh one.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl NodeOptions {
+    /// A node with the shipped profile `name`.
+    pub fn profile(name: &str) -> Self {
+        Self { profile: Some(name.to_owned()), ..Self::default() }
+    }
+
+    /// Adds a config file with `toml`.
+    pub fn config(mut self, toml: &str) -> Self {
+        self.config_toml = Some(toml.to_owned());
+        self
+    }
+
+    /// Runs in `dir` (e.g. the data directory of a previous node).
+    pub fn data_dir(mut self, dir: &Path) -> Self {
+        self.data_dir = Some(dir.to_owned());
+        self
+    }
+}
+
+/// A running `rollup node` process.
+pub struct NodeProcess {
+    child: Option<Child>,
+    data_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    url: String,
+}
+
+impl NodeProcess {
+    /// Starts a node and waits until its API is bound.
+    pub fn start(options: NodeOptions) -> NodeProcess {
+        let (temp, data_dir) = match &options.data_dir {
+            Some(dir) => (None, dir.clone()),
+            None => {
+                let temp = tempfile::tempdir().expect("temporary data dir");
+                let dir = temp.path().join("data");
+                (Some(temp), dir)
+            }
+        };
+        std::fs::create_dir_all(&data_dir).expect("create data dir");
+        // A node killed with SIGKILL leaves its address file behind.
+        let _ = std::fs::remove_file(data_dir.join("rpc.addr"));
+        let log = std::fs::File::create(data_dir.join("node.log")).expect("create node log");
+        let mut command = Command::new(rollup_bin());
+        command
+            .arg("node")
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(["--rpc-listen", "127.0.0.1:0"])
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        if let Some(profile) = &options.profile {
+            command.args(["--profile", profile]);
+        }
+        if let Some(toml) = &options.config_toml {
+            let path = data_dir.join("node.toml");
+            std::fs::write(&path, toml).expect("write config file");
+            command.arg("--config").arg(path);
+        }
+        for (key, value) in &options.env {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("spawn rollup node");
+        let mut node = NodeProcess { child: Some(child), data_dir, _temp: temp, url: String::new() };
+        node.url = format!("http://{}", node.wait_for_address());
+        node
+    }
+
+    fn wait_for_address(&mut self) -> String {
+        let deadline = Instant::now() + PROCESS_TIMEOUT;
+        let addr_file = self.data_dir.join("rpc.addr");
+        loop {
+            if let Ok(addr) = std::fs::read_to_string(&addr_file) {
+                return addr;
+            }
+            if let Some(status) = self.child_mut().try_wait().expect("poll node") {
+                panic!("node exited with {status} before serving\n{}", self.log());
+            }
+            assert!(Instant::now() < deadline, "node did not bind its API in time\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn child_mut(&mut self) -> &mut Child {
+        self.child.as_mut().expect("node process already ended")
+    }
+
+    /// The node's data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The node's API base URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The node's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("node.log")).unwrap_or_default()
+    }
+
+    /// Status code and body of `GET path`.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        read(ureq::get(&format!("{}{path}", self.url)).call())
+    }
+
+    /// Status code and body of `POST /` with `body`.
+    pub fn post(&self, body: &str) -> (u16, String) {
+        read(ureq::post(&format!("{}/", self.url)).set("content-type", "application/json").send_string(body))
+    }
+
+    /// Calls `method` and returns the whole JSON-RPC response object.
+    pub fn rpc(&self, method: &str, params: Value) -> Value {
+        let (status, body) =
+            self.post(&json!({ "jsonrpc": "2.0", "method": method, "params": params, "id": 1 }).to_string());
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).expect("JSON-RPC response")
+    }
+
+    /// Calls `method` and returns its result, failing the test on an error response.
+    pub fn rpc_ok(&self, method: &str, params: Value) -> Value {
+        let response = self.rpc(method, params);
+        match response.get("result") {
+            Some(result) => result.clone(),
+            None => panic!("{method} failed: {response}\n{}", self.log()),
+        }
+    }
+
+    /// Waits until `GET /ready` answers 200.
+    pub fn wait_ready(&self) {
+        let deadline = Instant::now() + PROCESS_TIMEOUT;
+        while self.get("/ready").0 != 200 {
+            assert!(
+                Instant::now() < deadline,
+                "node not ready in time: {}\n{}",
+                self.get("/ready").1,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The value of the metric line `name{labels}`, if present.
+    pub fn metric(&self, series: &str) -> Option<f64> {
+        let (_, text) = self.get("/metrics");
+        text.lines()
+            .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+            .and_then(|value| value.trim().parse().ok())
+    }
+
+    /// Sends `signal` and waits for the process to exit.
+    pub fn signal_and_wait(&mut self, signal: Signal) -> ExitStatus {
+        let mut child = self.child.take().expect("node process already ended");
+        kill(Pid::from_raw(i32::try_from(child.id()).expect("pid")), signal).expect("send signal");
+        let deadline = Instant::now() + PROCESS_TIMEOUT;
+        loop {
+            if let Some(status) = child.try_wait().expect("poll node") {
+                return status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                panic!("node did not exit after {signal}\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn terminate(&mut self) -> ExitStatus {
+        self.signal_and_wait(Signal::SIGTERM)
+    }
+
+    /// SIGKILL: the node gets no chance to clean up.
+    pub fn kill(&mut self) -> ExitStatus {
+        self.signal_and_wait(Signal::SIGKILL)
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn read(response: Result<ureq::Response, ureq::Error>) -> (u16, String) {
+    match response {
+        Ok(response) => (response.status(), response.into_string().expect("response body")),
+        Err(ureq::Error::Status(status, response)) => {
+            (status, response.into_string().expect("response body"))
+        }
+        Err(error) => panic!("HTTP transport error: {error}"),
+    }
+}

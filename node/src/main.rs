@@ -1,0 +1,18 @@
+//! `rollup`: the Bitcoin zk-rollup node.
+//!
+//! The command line ([`cli`]) loads a configuration, sets up logging and hands over to
+//! [`boot`], which opens the node database, starts one supervised actor per enabled
+//! role, serves the API and shuts everything down cleanly on SIGINT or SIGTERM.
+
+mod api;
+mod boot;
+mod cli;
+mod logging;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    cli::Cli::parse().run()
+}

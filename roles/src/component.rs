@@ -1,0 +1,129 @@
+//! The role component that every role runs until its own logic lands.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rollup_actors::{Component, ComponentError, Handles, Request, Runtime, Sender};
+use rollup_config::{Config, Role};
+use rollup_storage::{Codec, DecodeError, Store, Table};
+
+/// Table `role_records`: one [`RoleRecord`] per role name.
+pub struct RoleRecords;
+
+impl Table for RoleRecords {
+    const NAME: &'static str = "role_records";
+    type Key = String;
+    type Value = RoleRecord;
+}
+
+/// What a role keeps about itself across restarts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RoleRecord {
+    /// Times the role's state was loaded: the first start, every restart after a
+    /// failure and every node start.
+    pub loads: u64,
+}
+
+const RECORD_VERSION: u8 = 1;
+
+impl Codec for RoleRecord {
+    fn encode(&self) -> Vec<u8> {
+        let mut bytes = vec![RECORD_VERSION];
+        bytes.extend_from_slice(&self.loads.to_be_bytes());
+        bytes
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        match bytes.split_first() {
+            Some((&RECORD_VERSION, rest)) => Ok(Self { loads: u64::decode(rest)? }),
+            Some((version, _)) => Err(DecodeError::Invalid(format!("unknown role record version {version}"))),
+            None => Err(DecodeError::Length { expected: 9, found: 0 }),
+        }
+    }
+}
+
+/// A role's component: its durable record, loaded from the node database.
+#[derive(Debug)]
+pub struct RoleComponent {
+    role: Role,
+    record: RoleRecord,
+}
+
+impl RoleComponent {
+    /// Loads the role's record and durably counts this load.
+    pub fn load(role: Role, store: &Store) -> Result<Self, ComponentError> {
+        let key = role.as_str().to_owned();
+        let record = store.write(|tx| {
+            let previous = tx.get::<RoleRecords>(&key)?.unwrap_or_default();
+            let record = RoleRecord { loads: previous.loads.saturating_add(1) };
+            tx.put::<RoleRecords>(&key, &record)?;
+            Ok(record)
+        })?;
+        tracing::debug!(target: "rollup::roles", role = %role, loads = record.loads, "role state loaded");
+        Ok(Self { role, record })
+    }
+}
+
+impl Component for RoleComponent {}
+
+/// Asks a role for its name and record.
+#[derive(Clone, Copy, Debug)]
+pub struct DescribeRole;
+
+impl Request for DescribeRole {
+    type Response = (Role, RoleRecord);
+}
+
+impl Handles<DescribeRole> for RoleComponent {
+    fn handle(&mut self, _: DescribeRole) -> (Role, RoleRecord) {
+        (self.role, self.record)
+    }
+}
+
+/// Senders to the started roles.
+#[derive(Clone, Debug, Default)]
+pub struct StartedRoles {
+    /// One sender per enabled role.
+    pub describe: BTreeMap<Role, Sender<DescribeRole>>,
+}
+
+/// Starts one supervised actor per role enabled in `config`.
+pub fn start(config: &Config, store: &Arc<Store>, runtime: &mut Runtime) -> StartedRoles {
+    let mut started = StartedRoles::default();
+    for role in config.roles.enabled() {
+        let store = store.clone();
+        let addr = runtime.spawn(role.as_str(), Box::new(move || RoleComponent::load(role, &store)));
+        started.describe.insert(role, Sender::new(role.as_str(), &addr));
+    }
+    started
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_load_is_counted_durably() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 1).unwrap();
+        assert_eq!(RoleComponent::load(Role::Prover, &store).unwrap().record, RoleRecord { loads: 1 });
+        assert_eq!(RoleComponent::load(Role::Prover, &store).unwrap().record, RoleRecord { loads: 2 });
+        assert_eq!(RoleComponent::load(Role::Signer, &store).unwrap().record, RoleRecord { loads: 1 });
+        drop(store);
+        let store = Store::open(dir.path(), 1).unwrap();
+        let mut prover = RoleComponent::load(Role::Prover, &store).unwrap();
+        assert_eq!(prover.handle(DescribeRole), (Role::Prover, RoleRecord { loads: 3 }));
+    }
+
+    #[test]
+    fn records_round_trip_and_reject_unknown_versions() {
+        let record = RoleRecord { loads: 0x0102_0304 };
+        assert_eq!(RoleRecord::decode(&record.encode()), Ok(record));
+        assert_eq!(
+            RoleRecord::decode(&[9, 0, 0, 0, 0, 0, 0, 0, 1]),
+            Err(DecodeError::Invalid("unknown role record version 9".to_owned()))
+        );
+        assert_eq!(RoleRecord::decode(&[]), Err(DecodeError::Length { expected: 9, found: 0 }));
+        assert_eq!(RoleRecord::decode(&[1, 0]), Err(DecodeError::Length { expected: 8, found: 1 }));
+    }
+}
