@@ -2,7 +2,7 @@
 
 use actix::{Addr, Recipient};
 
-use crate::component::{Component, Handles, Request};
+use crate::component::{Handles, Request};
 use crate::shell::{Envelope, RoleActor};
 
 /// Why a call to a role got no answer.
@@ -50,10 +50,7 @@ impl<M: Request> std::fmt::Debug for Sender<M> {
 
 impl<M: Request> Sender<M> {
     /// A sender to the role behind `addr`.
-    pub fn new<C: Handles<M>>(role: &'static str, addr: &Addr<RoleActor<C>>) -> Self
-    where
-        C: Component,
-    {
+    pub fn new<C: Handles<M>>(role: &'static str, addr: &Addr<RoleActor<C>>) -> Self {
         Self { role, recipient: addr.clone().recipient() }
     }
 

@@ -25,7 +25,11 @@ pub trait Table {
     type Value: Codec;
 }
 
+/// A key and its value, decoded.
+pub type Entry<T> = (<T as Table>::Key, <T as Table>::Value);
+
 type RawTable = TableDefinition<'static, &'static [u8], &'static [u8]>;
+type RawReadTable = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
 
 fn raw<T: Table>() -> RawTable {
     TableDefinition::new(T::NAME)
@@ -234,7 +238,7 @@ pub struct ReadTx {
 impl ReadTx {
     fn table<T: Table>(
         &self,
-    ) -> Result<Option<redb::ReadOnlyTable<&'static [u8], &'static [u8]>>, StorageError> {
+    ) -> Result<Option<RawReadTable>, StorageError> {
         match self.tx.open_table(raw::<T>()) {
             Ok(table) => Ok(Some(table)),
             Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
@@ -255,7 +259,7 @@ impl ReadTx {
         &self,
         range: impl RangeBounds<T::Key>,
         limit: usize,
-    ) -> Result<Vec<(T::Key, T::Value)>, StorageError> {
+    ) -> Result<Vec<Entry<T>>, StorageError> {
         match self.table::<T>()? {
             Some(table) => range_of::<T>(&table, range, limit),
             None => Ok(Vec::new()),
@@ -263,7 +267,7 @@ impl ReadTx {
     }
 
     /// The entry with the greatest key.
-    pub fn last<T: Table>(&self) -> Result<Option<(T::Key, T::Value)>, StorageError> {
+    pub fn last<T: Table>(&self) -> Result<Option<Entry<T>>, StorageError> {
         match self.table::<T>()? {
             Some(table) => last::<T>(&table),
             None => Ok(None),
@@ -271,7 +275,7 @@ impl ReadTx {
     }
 
     /// Number of entries.
-    pub fn len<T: Table>(&self) -> Result<u64, StorageError> {
+    pub fn count<T: Table>(&self) -> Result<u64, StorageError> {
         match self.table::<T>()? {
             Some(table) => table.len().map_err(database_error),
             None => Ok(0),
@@ -314,17 +318,17 @@ impl WriteTx {
         &mut self,
         range: impl RangeBounds<T::Key>,
         limit: usize,
-    ) -> Result<Vec<(T::Key, T::Value)>, StorageError> {
+    ) -> Result<Vec<Entry<T>>, StorageError> {
         range_of::<T>(&self.table::<T>()?, range, limit)
     }
 
     /// The entry with the greatest key.
-    pub fn last<T: Table>(&mut self) -> Result<Option<(T::Key, T::Value)>, StorageError> {
+    pub fn last<T: Table>(&mut self) -> Result<Option<Entry<T>>, StorageError> {
         last::<T>(&self.table::<T>()?)
     }
 
     /// Number of entries.
-    pub fn len<T: Table>(&mut self) -> Result<u64, StorageError> {
+    pub fn count<T: Table>(&mut self) -> Result<u64, StorageError> {
         self.table::<T>()?.len().map_err(database_error)
     }
 }
@@ -346,7 +350,7 @@ fn get<T: Table>(
 
 fn last<T: Table>(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
-) -> Result<Option<(T::Key, T::Value)>, StorageError> {
+) -> Result<Option<Entry<T>>, StorageError> {
     match table.last().map_err(database_error)? {
         Some((key, value)) => {
             Ok(Some((decode::<T, T::Key>(key.value())?, decode::<T, T::Value>(value.value())?)))
@@ -359,7 +363,7 @@ fn range_of<T: Table>(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     range: impl RangeBounds<T::Key>,
     limit: usize,
-) -> Result<Vec<(T::Key, T::Value)>, StorageError> {
+) -> Result<Vec<Entry<T>>, StorageError> {
     let encode = |bound: Bound<&T::Key>| match bound {
         Bound::Included(key) => Bound::Included(key.encode()),
         Bound::Excluded(key) => Bound::Excluded(key.encode()),

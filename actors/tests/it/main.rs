@@ -1,6 +1,9 @@
 //! The role shell and root supervisor, driven with a component whose state lives in
 //! the real node database.
 
+// Helpers outside #[test] functions fail the test by panicking, like the tests do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

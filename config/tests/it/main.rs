@@ -1,5 +1,8 @@
 //! Loading, layering and validation of the node configuration.
 
+// Helpers outside #[test] functions fail the test by panicking, like the tests do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;

@@ -1,6 +1,9 @@
 //! The `rollup` binary as an operator runs it: boot per profile, readiness, JSON-RPC,
 //! supervision of crashing roles, signals, SIGKILL and bad configuration.
 
+// Helpers outside #[test] functions fail the test by panicking, like the tests do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::os::unix::process::ExitStatusExt;
 
 use nix::sys::signal::Signal;

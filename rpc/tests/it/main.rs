@@ -1,6 +1,9 @@
 //! The HTTP API server over real sockets: JSON-RPC framing and error codes, body limits,
 //! health, readiness and metrics.
 
+// Helpers outside #[test] functions fail the test by panicking, like the tests do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::SocketAddr;
 use std::sync::mpsc;
 
@@ -157,7 +160,7 @@ fn batches_answer_every_call_but_notifications() {
             { "jsonrpc": "2.0", "error": { "code": -32601, "message": "method not found: nope" }, "id": 3 },
         ])
     );
-    let too_many = format!("[{}]", vec![r#"{"jsonrpc":"2.0","method":"nothing","id":1}"#; 4].join(","));
+    let too_many = format!("[{}]", [r#"{"jsonrpc":"2.0","method":"nothing","id":1}"#; 4].join(","));
     assert_eq!(
         rpc(&server, &too_many),
         error(Value::Null, -32600, "invalid request: batch of 4 calls exceeds the limit of 3")

@@ -1,5 +1,8 @@
 //! The node database: typed tables, transactions, open-time checks and crash safety.
 
+// Helpers outside #[test] functions fail the test by panicking, like the tests do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -38,7 +41,7 @@ fn tables_read_write_and_iterate_in_key_order() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), CHAIN).unwrap();
     assert_eq!(store.read(|tx| tx.get::<Items>(&1)).unwrap(), None);
-    assert_eq!(store.read(|tx| tx.len::<Items>()).unwrap(), 0);
+    assert_eq!(store.read(|tx| tx.count::<Items>()).unwrap(), 0);
 
     store
         .write(|tx| {
@@ -61,7 +64,7 @@ fn tables_read_write_and_iterate_in_key_order() {
 
     assert!(store.write(|tx| tx.delete::<Items>(&300)).unwrap());
     assert!(!store.write(|tx| tx.delete::<Items>(&300)).unwrap());
-    assert_eq!(store.read(|tx| tx.len::<Items>()).unwrap(), 3);
+    assert_eq!(store.read(|tx| tx.count::<Items>()).unwrap(), 3);
 }
 
 #[test]
