@@ -65,12 +65,19 @@ pub struct NodeOptions {
     pub env: Vec<(String, String)>,
     /// Reuse this data directory instead of a fresh one.
     pub data_dir: Option<PathBuf>,
+    /// Run `rollup devnet` instead of `rollup node` (no profile or config file then).
+    pub devnet: bool,
 }
 
 impl NodeOptions {
     /// A node with the shipped profile `name`.
     pub fn profile(name: &str) -> Self {
         Self { profile: Some(name.to_owned()), ..Self::default() }
+    }
+
+    /// `rollup devnet`.
+    pub fn devnet() -> Self {
+        Self { devnet: true, ..Self::default() }
     }
 
     /// Adds a config file with `toml`.
@@ -110,8 +117,12 @@ impl NodeProcess {
         let _ = std::fs::remove_file(data_dir.join("rpc.addr"));
         let log = std::fs::File::create(data_dir.join("node.log")).expect("create node log");
         let mut command = Command::new(rollup_bin());
+        assert!(
+            !(options.devnet && (options.profile.is_some() || options.config_toml.is_some())),
+            "rollup devnet takes no profile or config file"
+        );
         command
-            .arg("node")
+            .arg(if options.devnet { "devnet" } else { "node" })
             .arg("--data-dir")
             .arg(&data_dir)
             .args(["--rpc-listen", "127.0.0.1:0"])

@@ -30,4 +30,6 @@ mod codec;
 mod store;
 
 pub use codec::{Codec, DecodeError};
-pub use store::{Entry, OpenStoreError, ReadTx, StorageError, Store, Table, WriteTx, DATABASE_FILE, SCHEMA_VERSION};
+pub use store::{
+    Entry, OpenStoreError, ReadTx, StorageError, Store, Table, WriteTx, DATABASE_FILE, SCHEMA_VERSION,
+};

@@ -236,9 +236,7 @@ pub struct ReadTx {
 }
 
 impl ReadTx {
-    fn table<T: Table>(
-        &self,
-    ) -> Result<Option<RawReadTable>, StorageError> {
+    fn table<T: Table>(&self) -> Result<Option<RawReadTable>, StorageError> {
         match self.tx.open_table(raw::<T>()) {
             Ok(table) => Ok(Some(table)),
             Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
