@@ -66,8 +66,10 @@ async fn serve(config: &Config, store: &Arc<Store>, boot_started: Instant) -> an
         }
     };
     let addr_file = config.node.data_dir.join(RPC_ADDR_FILE);
-    write_atomically(&addr_file, &api.local_addr.to_string())
-        .with_context(|| format!("cannot write {}", addr_file.display()))?;
+    if let Err(error) = write_atomically(&addr_file, &api.local_addr.to_string()) {
+        runtime.shutdown(Duration::from_millis(config.supervisor.shutdown_timeout_ms)).await;
+        return Err(error).with_context(|| format!("cannot write {}", addr_file.display()));
+    }
     tracing::info!(target: "rollup::rpc", addr = %api.local_addr, "JSON-RPC listening on http://{}", api.local_addr);
 
     let server = api.server.handle();

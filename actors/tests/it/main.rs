@@ -171,6 +171,42 @@ fn a_panicking_role_restarts_from_committed_state() {
 }
 
 #[test]
+fn a_role_that_ran_long_enough_starts_over_at_the_initial_backoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path(), 1).unwrap());
+    actix_rt::System::new().block_on(async move {
+        let telemetry = Telemetry::new().unwrap();
+        let policy = RestartPolicy { reset_after: Duration::from_millis(500), ..policy(30) };
+        let mut runtime = Runtime::new(telemetry.clone(), policy);
+        let loader_store = store.clone();
+        let addr =
+            runtime.spawn("counter", Box::new(move || CounterComponent::load(loader_store.clone(), None)));
+        let crash = Sender::<Crash>::new("counter", &addr);
+        wait_for("ready", || telemetry.health.is_ready()).await;
+
+        // Two crashes in quick succession: the second waits twice as long.
+        crash.call(Crash).await.unwrap_err();
+        wait_for("ready", || telemetry.health.is_ready()).await;
+        crash.call(Crash).await.unwrap_err();
+        assert_eq!(
+            status(&telemetry, "counter"),
+            Some(RoleStatus::Restarting { failures: 2, retry_in_ms: 60 })
+        );
+        wait_for("ready", || telemetry.health.is_ready()).await;
+
+        // After running longer than `reset_after`, a crash counts as the first again.
+        actix_rt::time::sleep(Duration::from_millis(600)).await;
+        crash.call(Crash).await.unwrap_err();
+        assert_eq!(
+            status(&telemetry, "counter"),
+            Some(RoleStatus::Restarting { failures: 1, retry_in_ms: 30 })
+        );
+        wait_for("ready", || telemetry.health.is_ready()).await;
+        runtime.shutdown(Duration::from_secs(5)).await;
+    });
+}
+
+#[test]
 fn a_failing_tick_restarts_the_role() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(dir.path(), 1).unwrap());
