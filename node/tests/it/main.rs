@@ -333,6 +333,23 @@ fn json_logs_are_one_object_per_line() {
 }
 
 #[test]
+fn rust_log_filters_the_log_and_a_bad_filter_is_refused() {
+    let mut options = NodeOptions::profile("signer");
+    options.env.push(("RUST_LOG".to_owned(), "warn,rollup::supervisor=info".to_owned()));
+    let mut node = NodeProcess::start(options);
+    node.wait_ready();
+    assert_eq!(node.terminate().code(), Some(0));
+    let log = node.log();
+    assert!(log.contains("INFO rollup::supervisor: role ready"), "{log}");
+    assert!(!log.contains("rollup::node"), "{log}");
+
+    let output = run_rollup(&["node", "--profile", "signer"], &[("RUST_LOG", "rollup=loud")]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.starts_with("error: invalid RUST_LOG \"rollup=loud\": "), "{stderr}");
+}
+
+#[test]
 fn help_and_version_work() {
     let output = run_rollup(&["--version"], &[]);
     assert_eq!(String::from_utf8(output.stdout).unwrap(), format!("rollup {}\n", env!("CARGO_PKG_VERSION")));
