@@ -1,0 +1,267 @@
+//! Bitcoin Core's consensus engine (libbitcoinkernel) behind a small typed interface.
+//!
+//! Blocks and transactions cross the boundary as consensus bytes, so the rest of the
+//! crate works with rust-bitcoin types. The kernel keeps the chain (block files and
+//! chainstate) under its data directory; it validates every block fully: proof of
+//! work, merkle and witness commitments, coinbase value, BIP-34/65/66/68/112/113/141/
+//! 341/342 rules and every input script.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::{Arc, Mutex, Once};
+
+use bitcoin::consensus::{deserialize, serialize};
+use bitcoin::hashes::Hash;
+use bitcoin::{Block, BlockHash, Transaction, TxOut};
+use bitcoinkernel::prelude::{BlockHashExt, BlockValidationStateExt};
+use bitcoinkernel::{
+    BlockValidationStateRef, ChainType, ChainstateManager, Context, ContextBuilder, KernelError, Log, Logger,
+    PrecomputedTransactionData, ProcessBlockResult, ScriptPubkey, ValidationMode, VERIFY_ALL,
+};
+
+/// Why the kernel could not be set up or read.
+#[derive(Debug, thiserror::Error)]
+pub enum KernelSetupError {
+    /// The data directory path is not UTF-8 (the kernel takes UTF-8 paths).
+    #[error("the devnet data directory {0} is not valid UTF-8")]
+    NonUtf8Path(String),
+    /// The data directory could not be created.
+    #[error("cannot create {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The kernel refused to start or failed reading its own data.
+    #[error("bitcoin kernel: {0}")]
+    Kernel(String),
+}
+
+impl From<KernelError> for KernelSetupError {
+    fn from(error: KernelError) -> Self {
+        Self::Kernel(error.to_string())
+    }
+}
+
+/// A block the kernel refused, with Bitcoin Core's reason.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("block {hash} rejected: {reason}")]
+pub struct BlockRejected {
+    /// The block's hash.
+    pub hash: BlockHash,
+    /// Bitcoin Core's reject reason (e.g. `bad-cb-amount`), or the validation result
+    /// when the kernel logged none.
+    pub reason: String,
+}
+
+/// The result of the block-checked callback for the last processed block.
+#[derive(Clone, Debug, Default)]
+struct LastCheck {
+    hash: Option<[u8; 32]>,
+    invalid: Option<String>,
+}
+
+thread_local! {
+    /// Kernel log lines of the current thread while a capture is active.
+    static CAPTURE: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+}
+
+struct CaptureLog;
+
+impl Log for CaptureLog {
+    fn log(&self, message: &str) {
+        CAPTURE.with(|capture| {
+            if let Some(lines) = capture.borrow_mut().as_mut() {
+                lines.push(message.to_owned());
+            }
+        });
+        tracing::trace!(target: "rollup::devnet::kernel", "{}", message.trim_end());
+    }
+}
+
+/// Connects the kernel's log to [`CaptureLog`] once per process. Bitcoin Core logs
+/// synchronously on the validating thread, so a thread-local buffer sees exactly the
+/// lines of the call that is capturing.
+fn install_logger() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| match Logger::new(CaptureLog) {
+        // The connection lives as long as the process.
+        Ok(logger) => std::mem::forget(logger),
+        Err(error) => tracing::warn!(target: "rollup::devnet::kernel", %error, "kernel log not captured"),
+    });
+}
+
+fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<String>) {
+    CAPTURE.with(|capture| *capture.borrow_mut() = Some(Vec::new()));
+    let result = f();
+    let lines = CAPTURE.with(|capture| capture.borrow_mut().take()).unwrap_or_default();
+    (result, lines)
+}
+
+/// Extracts Core's reject reason (`bad-cb-amount`, `bad-witness-merkle-match`, ...)
+/// from the validation log lines of one block.
+fn reject_reason(lines: &[String]) -> Option<String> {
+    lines.iter().find_map(|line| {
+        let detail = line
+            .split_once(" failed, ")
+            .map(|(_, rest)| rest)
+            .or_else(|| line.split_once("FAILED (").map(|(_, rest)| rest))?;
+        let reason: String = detail.chars().take_while(|c| !matches!(c, ',' | ')' | ' ' | '\n')).collect();
+        (!reason.is_empty()).then_some(reason)
+    })
+}
+
+/// Bitcoin Core's consensus engine on a regtest chain in one directory.
+pub struct Kernel {
+    // Dropped before the context it was built from.
+    chainman: ChainstateManager,
+    _context: Context,
+    last_check: Arc<Mutex<LastCheck>>,
+}
+
+impl Kernel {
+    /// Opens (creating if needed) the regtest chain in `dir` and loads its blocks.
+    pub fn open(dir: &Path) -> Result<Self, KernelSetupError> {
+        install_logger();
+        let to_str = |path: &Path| {
+            path.to_str()
+                .map(str::to_owned)
+                .ok_or_else(|| KernelSetupError::NonUtf8Path(path.display().to_string()))
+        };
+        let blocks = dir.join("blocks");
+        std::fs::create_dir_all(&blocks)
+            .map_err(|source| KernelSetupError::CreateDir { path: blocks.display().to_string(), source })?;
+        let last_check = Arc::new(Mutex::new(LastCheck::default()));
+        let sink = last_check.clone();
+        let context = ContextBuilder::new()
+            .chain_type(ChainType::Regtest)
+            .with_block_checked_validation(
+                move |block: bitcoinkernel::Block, state: BlockValidationStateRef<'_>| {
+                    let mut check = sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    check.hash = Some(block.hash().to_bytes());
+                    check.invalid = match state.mode() {
+                        ValidationMode::Valid => None,
+                        mode => Some(format!("{mode:?} ({:?})", state.result()).to_lowercase()),
+                    };
+                },
+            )
+            .build()?;
+        let chainman = ChainstateManager::new(&context, &to_str(dir)?, &to_str(&blocks)?)?;
+        chainman.import_blocks()?;
+        Ok(Self { chainman, _context: context, last_check })
+    }
+
+    /// Validates `block` and, if it is valid and has the most work, makes it the tip.
+    pub fn process_block(&self, block: &Block) -> Result<(), BlockRejected> {
+        let hash = block.block_hash();
+        let rejected = |reason: String| BlockRejected { hash, reason };
+        let kernel_block = bitcoinkernel::Block::new(&serialize(block))
+            .map_err(|error| rejected(format!("undecodable block: {error}")))?;
+        *self.last_check.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = LastCheck::default();
+        let (result, log) = capture(|| self.chainman.process_block(&kernel_block));
+        let check = self.last_check.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let checked_invalid = check.hash == Some(hash.to_byte_array()) && check.invalid.is_some();
+        match result {
+            ProcessBlockResult::Rejected => {}
+            ProcessBlockResult::NewBlock | ProcessBlockResult::Duplicate if !checked_invalid => return Ok(()),
+            ProcessBlockResult::NewBlock | ProcessBlockResult::Duplicate => {}
+        }
+        let reason = reject_reason(&log).or(check.invalid).unwrap_or_else(|| "rejected".to_owned());
+        Err(rejected(reason))
+    }
+
+    /// Height of the active tip.
+    pub fn tip_height(&self) -> u32 {
+        u32::try_from(self.chainman.active_chain().height()).unwrap_or(0)
+    }
+
+    /// Hash of the active chain's block at `height`.
+    pub fn hash_at(&self, height: u32) -> Option<BlockHash> {
+        let entry = self.chainman.active_chain().at_height(usize::try_from(height).ok()?)?;
+        Some(BlockHash::from_byte_array(entry.block_hash().to_bytes()))
+    }
+
+    /// The active chain's block at `height`, read from the kernel's block files.
+    pub fn block_at(&self, height: u32) -> Result<Option<Block>, KernelSetupError> {
+        let chain = self.chainman.active_chain();
+        let Some(entry) = usize::try_from(height).ok().and_then(|height| chain.at_height(height)) else {
+            return Ok(None);
+        };
+        let block = self.chainman.read_block_data(&entry)?;
+        let bytes = block.consensus_encode()?;
+        deserialize(&bytes)
+            .map(Some)
+            .map_err(|error| KernelSetupError::Kernel(format!("undecodable block: {error}")))
+    }
+}
+
+/// Why an input's script does not verify.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("input {input}: {reason}")]
+pub struct ScriptFailure {
+    /// The failing input.
+    pub input: usize,
+    /// What the kernel said.
+    pub reason: String,
+}
+
+/// Verifies every input of `tx` under Bitcoin Core's interpreter with all consensus
+/// flags (P2SH, DERSIG, NULLDUMMY, CLTV, CSV, WITNESS, TAPROOT), `spent` being the
+/// outputs it spends, in input order.
+pub fn verify_scripts(tx: &Transaction, spent: &[TxOut]) -> Result<(), ScriptFailure> {
+    let failure = |input: usize, reason: String| ScriptFailure { input, reason };
+    let kernel_tx =
+        bitcoinkernel::Transaction::new(&serialize(tx)).map_err(|error| failure(0, error.to_string()))?;
+    let kernel_spent: Vec<bitcoinkernel::TxOut> = spent
+        .iter()
+        .map(|output| {
+            let script = ScriptPubkey::new(output.script_pubkey.as_bytes())?;
+            Ok(bitcoinkernel::TxOut::new(&script, amount(output)))
+        })
+        .collect::<Result<_, KernelError>>()
+        .map_err(|error| failure(0, error.to_string()))?;
+    let precomputed = PrecomputedTransactionData::new(&kernel_tx, &kernel_spent)
+        .map_err(|error| failure(0, error.to_string()))?;
+    for (input, output) in spent.iter().enumerate() {
+        let script = ScriptPubkey::new(output.script_pubkey.as_bytes())
+            .map_err(|error| failure(input, error.to_string()))?;
+        bitcoinkernel::verify(
+            &script,
+            Some(amount(output)),
+            &kernel_tx,
+            input,
+            Some(VERIFY_ALL),
+            &precomputed,
+        )
+        .map_err(|error| failure(input, error.to_string()))?;
+    }
+    Ok(())
+}
+
+fn amount(output: &TxOut) -> i64 {
+    // Output values are at most 21e14 satoshis, far below i64::MAX; the checks
+    // before script verification reject larger ones.
+    i64::try_from(output.value.to_sat()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reject_reasons_are_read_from_core_log_lines() {
+        let lines = |text: &str| vec![text.to_owned()];
+        assert_eq!(
+            reject_reason(&lines(
+                "ConnectTip: ConnectBlock 0f9188f1 failed, bad-cb-amount, coinbase pays too much"
+            )),
+            Some("bad-cb-amount".to_owned())
+        );
+        assert_eq!(
+            reject_reason(&lines("ProcessNewBlock: AcceptBlock FAILED (bad-witness-merkle-match, witness merkle commitment mismatch)")),
+            Some("bad-witness-merkle-match".to_owned())
+        );
+        assert_eq!(reject_reason(&lines("UpdateTip: new best=00ab height=3")), None);
+    }
+}

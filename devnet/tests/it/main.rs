@@ -1,0 +1,206 @@
+//! The devnet core against Bitcoin Core's engine: mining, acceptance, reorgs, restarts
+//! and blocks the kernel itself refuses.
+
+// Helpers outside #[test] functions fail the test by panicking, like the tests do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
+use rollup_devnet::{Devnet, DevnetConfig, MineError, Policy, RejectCode, TxRejected, Wallet, FUNDED_HEIGHT};
+
+fn open(dir: &std::path::Path) -> Devnet {
+    Devnet::open(&DevnetConfig { data_dir: dir.to_owned(), policy: Policy { accept_nonstandard: true } })
+        .unwrap()
+}
+
+fn funded() -> (tempfile::TempDir, Devnet) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut devnet = open(dir.path());
+    devnet.ensure_funded().unwrap();
+    (dir, devnet)
+}
+
+fn rejected(reason: &str) -> TxRejected {
+    TxRejected { code: RejectCode::Rejected, reason: reason.to_owned() }
+}
+
+/// The single output of `txid` paying `script`.
+fn output_to(devnet: &Devnet, txid: bitcoin::Txid, script: &ScriptBuf) -> (OutPoint, TxOut) {
+    let tx = devnet
+        .mempool()
+        .get(&txid)
+        .map(|entry| entry.tx.clone())
+        .or_else(|| devnet.chain().tx(&txid).map(|c| c.tx.clone()))
+        .unwrap();
+    let vout = tx.output.iter().position(|output| output.script_pubkey == *script).unwrap();
+    (OutPoint::new(txid, vout as u32), tx.output[vout].clone())
+}
+
+#[test]
+fn a_new_devnet_mines_to_maturity_and_pays_from_its_faucet() {
+    let (_dir, mut devnet) = funded();
+    assert_eq!(devnet.height(), FUNDED_HEIGHT);
+    // Coinbases of heights 1..=11 are mature for the block at height 111.
+    assert_eq!(devnet.spendable(&devnet.wallet().script_pubkey()).len(), 11);
+
+    let user = Wallet::random();
+    let txid = devnet.faucet(user.script_pubkey(), Amount::from_sat(150_000_000)).unwrap();
+    assert!(devnet.mempool().get(&txid).is_some());
+    devnet.mine(1, &user.script_pubkey()).unwrap();
+    assert!(devnet.mempool().is_empty());
+    let confirmed = devnet.chain().tx(&txid).unwrap();
+    assert_eq!(confirmed.height, FUNDED_HEIGHT + 1);
+    assert_eq!(confirmed.position, 1);
+    // The user now has the payment (the fresh coinbase is immature).
+    let coins = devnet.spendable(&user.script_pubkey());
+    assert_eq!(coins.len(), 1);
+    assert_eq!(coins[0].1.value, Amount::from_sat(150_000_000));
+}
+
+#[test]
+fn double_spends_and_bad_signatures_are_refused_with_core_reasons() {
+    let (_dir, mut devnet) = funded();
+    let user = Wallet::random();
+    let funding = devnet.faucet(user.script_pubkey(), Amount::from_sat(100_000)).unwrap();
+    devnet.mine(1, &devnet.wallet().script_pubkey()).unwrap();
+    let coin = output_to(&devnet, funding, &user.script_pubkey());
+
+    let sink = Wallet::random().script_pubkey();
+    let spend = |value: u64| user.pay(&[coin.clone()], sink.clone(), Amount::from_sat(value)).unwrap();
+    let first = spend(50_000);
+    devnet.submit(first.clone()).unwrap();
+    assert_eq!(devnet.submit(first.clone()), Err(rejected("txn-already-in-mempool")));
+    assert_eq!(devnet.submit(spend(40_000)), Err(rejected("txn-mempool-conflict")));
+
+    devnet.mine(1, &sink).unwrap();
+    assert_eq!(
+        devnet.submit(spend(40_000)),
+        Err(TxRejected { code: RejectCode::Verify, reason: "bad-txns-inputs-missingorspent".to_owned() })
+    );
+
+    // A forged signature on an unspent coin.
+    let change = output_to(&devnet, first.compute_txid(), &user.script_pubkey());
+    let mut forged = user.pay(&[change], sink.clone(), Amount::from_sat(10_000)).unwrap();
+    let mut signature = forged.input[0].witness.to_vec();
+    signature[0][5] ^= 1;
+    forged.input[0].witness = Witness::from_slice(&signature);
+    let error = devnet.submit(forged).unwrap_err();
+    assert_eq!(error.code, RejectCode::Rejected);
+    assert!(error.reason.starts_with("mandatory-script-verify-flag-failed (input 0: "), "{}", error.reason);
+}
+
+#[test]
+fn immature_coinbases_and_early_csv_spends_are_refused() {
+    let (_dir, mut devnet) = funded();
+    let wallet = devnet.wallet().clone();
+    // The newest coinbase is immature.
+    let tip = devnet.chain().tip().unwrap().clone();
+    let coinbase_txid = tip.txids[0];
+    let coinbase = output_to(&devnet, coinbase_txid, &wallet.script_pubkey());
+    let early = wallet.pay(&[coinbase], wallet.script_pubkey(), Amount::from_sat(1_000_000)).unwrap();
+    assert_eq!(devnet.submit(early), Err(rejected("bad-txns-premature-spend-of-coinbase")));
+
+    // An output locked by OP_CSV for 3 blocks (P2WSH of `3 OP_CSV OP_DROP OP_TRUE`).
+    let witness_script = bitcoin::script::Builder::new()
+        .push_int(3)
+        .push_opcode(bitcoin::opcodes::all::OP_CSV)
+        .push_opcode(bitcoin::opcodes::all::OP_DROP)
+        .push_opcode(bitcoin::opcodes::OP_TRUE)
+        .into_script();
+    let locked_script = ScriptBuf::new_p2wsh(&witness_script.wscript_hash());
+    let funding = devnet.faucet(locked_script.clone(), Amount::from_sat(500_000)).unwrap();
+    devnet.mine(1, &wallet.script_pubkey()).unwrap();
+    let (outpoint, _) = output_to(&devnet, funding, &locked_script);
+    let spend = Transaction {
+        version: bitcoin::transaction::Version::TWO,
+        lock_time: bitcoin::absolute::LockTime::ZERO,
+        input: vec![TxIn {
+            previous_output: outpoint,
+            script_sig: ScriptBuf::new(),
+            sequence: Sequence::from_height(3),
+            witness: Witness::from_slice(&[witness_script.as_bytes()]),
+        }],
+        output: vec![TxOut { value: Amount::from_sat(490_000), script_pubkey: wallet.script_pubkey() }],
+    };
+    // Confirmed at height h, spendable in block h + 3.
+    assert_eq!(devnet.submit(spend.clone()), Err(rejected("non-BIP68-final")));
+    devnet.mine(1, &wallet.script_pubkey()).unwrap();
+    assert_eq!(devnet.submit(spend.clone()), Err(rejected("non-BIP68-final")));
+    devnet.mine(1, &wallet.script_pubkey()).unwrap();
+    assert_eq!(devnet.submit(spend.clone()), Ok(spend.compute_txid()));
+    devnet.mine(1, &wallet.script_pubkey()).unwrap();
+    assert!(devnet.chain().tx(&spend.compute_txid()).is_some());
+}
+
+#[test]
+fn the_kernel_refuses_blocks_that_break_consensus_rules() {
+    let (_dir, mut devnet) = funded();
+    let height = devnet.height();
+    // Too much coinbase value: the devnet's own checks never look at it.
+    let error = devnet
+        .mine_block_with(Vec::new(), |block| {
+            block.txdata[0].output[0].value += Amount::from_sat(1);
+            rollup_devnet::finalize(block);
+        })
+        .unwrap_err();
+    match error {
+        MineError::Rejected(rejection) => assert_eq!(rejection.reason, "bad-cb-amount"),
+        other => panic!("expected a rejection, got {other}"),
+    }
+    // A wrong witness commitment.
+    let error = devnet
+        .mine_block_with(Vec::new(), |block| {
+            let commitment = block.txdata[0].output.last_mut().unwrap();
+            let mut bytes = commitment.script_pubkey.to_bytes();
+            let last = bytes.len() - 1;
+            bytes[last] ^= 1;
+            commitment.script_pubkey = ScriptBuf::from_bytes(bytes);
+            rollup_devnet::finalize(block);
+        })
+        .unwrap_err();
+    match error {
+        MineError::Rejected(rejection) => assert_eq!(rejection.reason, "bad-witness-merkle-match"),
+        other => panic!("expected a rejection, got {other}"),
+    }
+    assert_eq!(devnet.height(), height);
+    // An untampered block still goes through.
+    devnet.mine_block_with(Vec::new(), |_| {}).unwrap();
+    assert_eq!(devnet.height(), height + 1);
+}
+
+#[test]
+fn a_reorg_unconfirms_and_a_new_block_confirms_again() {
+    let (_dir, mut devnet) = funded();
+    let user = Wallet::random();
+    let txid = devnet.faucet(user.script_pubkey(), Amount::from_sat(70_000)).unwrap();
+    let mined = devnet.mine(1, &devnet.wallet().script_pubkey()).unwrap();
+    let height = devnet.height();
+    assert_eq!(devnet.chain().tx(&txid).unwrap().height, height);
+
+    let branch = devnet.reorg(1).unwrap();
+    assert_eq!(branch.len(), 2);
+    assert_eq!(devnet.height(), height + 1);
+    assert!(devnet.chain().tx(&txid).is_none());
+    assert!(devnet.mempool().get(&txid).is_some());
+    let (block, in_best_chain) = devnet.chain().block(&mined[0]).unwrap();
+    assert_eq!((block.height, in_best_chain), (height, false));
+
+    devnet.mine(1, &devnet.wallet().script_pubkey()).unwrap();
+    assert_eq!(devnet.chain().tx(&txid).unwrap().height, height + 2);
+    assert!(devnet.mempool().is_empty());
+}
+
+#[test]
+fn a_restarted_devnet_continues_its_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tip, address) = {
+        let mut devnet = open(dir.path());
+        devnet.mine(5, &devnet.wallet().script_pubkey()).unwrap();
+        (devnet.chain().tip().unwrap().hash, devnet.wallet().address())
+    };
+    let mut devnet = open(dir.path());
+    assert_eq!(devnet.height(), 5);
+    assert_eq!(devnet.chain().tip().unwrap().hash, tip);
+    assert_eq!(devnet.wallet().address(), address);
+    devnet.mine(1, &devnet.wallet().script_pubkey()).unwrap();
+    assert_eq!(devnet.height(), 6);
+}
