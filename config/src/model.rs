@@ -26,6 +26,8 @@ pub struct Config {
     pub bitcoin: BitcoinConfig,
     /// The prover role.
     pub prover: ProverConfig,
+    /// The embedded Bitcoin regtest of `rollup devnet`.
+    pub devnet: DevnetConfig,
     /// Switches for tests; all off by default.
     pub debug: DebugConfig,
 }
@@ -250,6 +252,26 @@ pub struct ProverConfig {
     /// runs in another process. Unset: the sequencer must run in this process.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sequencer_rpc: Option<String>,
+}
+
+/// `[devnet]`: the embedded Bitcoin regtest that `rollup devnet` runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DevnetConfig {
+    /// Listen address of its Esplora and control API, `IP:PORT` (port 0: any free
+    /// port; the bound address is written to `<data_dir>/esplora.addr`).
+    pub esplora_listen: String,
+    /// Mine a block every this many milliseconds; 0 mines only on request.
+    pub block_time_ms: u64,
+    /// Accept transactions that are valid by consensus but not standard (large BitVM
+    /// scripts), as `bitcoind -acceptnonstdtxn=1` does on regtest.
+    pub accept_nonstandard: bool,
+}
+
+impl Default for DevnetConfig {
+    fn default() -> Self {
+        Self { esplora_listen: "127.0.0.1:3002".to_owned(), block_time_ms: 0, accept_nonstandard: true }
+    }
 }
 
 /// `[debug]`: switches for tests. All off by default; refused on mainnet.

@@ -35,6 +35,19 @@ pub(crate) fn validate(config: &Config) -> Vec<ConfigIssue> {
             "not a socket address (expected IP:PORT, e.g. 127.0.0.1:8545)",
         ));
     }
+    if config.devnet.esplora_listen.parse::<SocketAddr>().is_err() {
+        issues.push(ConfigIssue::new(
+            "devnet.esplora_listen",
+            "not a socket address (expected IP:PORT, e.g. 127.0.0.1:3002)",
+        ));
+    }
+    let block_time = config.devnet.block_time_ms;
+    if block_time != 0 && !(100..=3_600_000).contains(&block_time) {
+        issues.push(ConfigIssue::new(
+            "devnet.block_time_ms",
+            "must be 0 (mine on request) or between 100 and 3600000",
+        ));
+    }
     for (key, value, min, max) in ranges(config) {
         if !(min..=max).contains(&value) {
             issues.push(ConfigIssue::new(key, format!("must be between {min} and {max}")));

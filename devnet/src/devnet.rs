@@ -129,6 +129,17 @@ impl Devnet {
         &self.wallet
     }
 
+    /// A full block the kernel stored, by hash.
+    pub fn full_block(&self, hash: &BlockHash) -> Option<Block> {
+        match self.kernel.block_by_hash(hash) {
+            Ok(block) => block,
+            Err(error) => {
+                tracing::error!(target: "rollup::devnet", %hash, %error, "cannot read block");
+                None
+            }
+        }
+    }
+
     /// Tip height.
     pub fn height(&self) -> u32 {
         self.chain.tip_height().unwrap_or(0)
@@ -327,7 +338,7 @@ impl Devnet {
         let recent: Vec<u32> = (tip_height.saturating_sub(10)..=tip_height)
             .filter_map(|height| self.chain.block_at(height).map(|block| block.header.time))
             .collect();
-        let prev = self.chain.tip().map(|tip| tip.hash).unwrap_or_else(|| bitcoin::hashes::Hash::all_zeros());
+        let prev = self.chain.tip().map(|tip| tip.hash).unwrap_or_else(bitcoin::hashes::Hash::all_zeros);
         miner::assemble(BlockPlan {
             prev,
             height: tip_height.saturating_add(1),

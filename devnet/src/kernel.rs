@@ -182,6 +182,21 @@ impl Kernel {
         Some(BlockHash::from_byte_array(entry.block_hash().to_bytes()))
     }
 
+    /// Any block the kernel stored (active chain or not), by hash.
+    pub fn block_by_hash(&self, hash: &BlockHash) -> Result<Option<Block>, KernelSetupError> {
+        let kernel_hash = bitcoinkernel::BlockHash::new(hash.as_byte_array())?;
+        let Some(entry) = self.chainman.get_block_tree_entry(&kernel_hash) else { return Ok(None) };
+        let block = match self.chainman.read_block_data(&entry) {
+            Ok(block) => block,
+            // A header without block data.
+            Err(_) => return Ok(None),
+        };
+        let bytes = block.consensus_encode()?;
+        deserialize(&bytes)
+            .map(Some)
+            .map_err(|error| KernelSetupError::Kernel(format!("undecodable block: {error}")))
+    }
+
     /// The active chain's block at `height`, read from the kernel's block files.
     pub fn block_at(&self, height: u32) -> Result<Option<Block>, KernelSetupError> {
         let chain = self.chainman.active_chain();

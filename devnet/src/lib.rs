@@ -16,6 +16,8 @@ mod devnet;
 mod kernel;
 mod mempool;
 mod miner;
+mod server;
+mod views;
 mod wallet;
 
 pub use chain::{script_hash, BlockMeta, ChainIndex, Coin, ConfirmedTx};
@@ -26,4 +28,5 @@ pub use mempool::{
     MAX_STANDARD_TX_WEIGHT,
 };
 pub use miner::{assemble, finalize, subsidy, BlockPlan, REGTEST_BITS, REGTEST_HALVING_INTERVAL};
+pub use server::{serve, DevnetServer, SharedDevnet};
 pub use wallet::{Wallet, WalletError, WALLET_FEE_RATE};

@@ -22,6 +22,10 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
 
+mod bitcoin_env;
+
+pub use bitcoin_env::{Backend, TestEnv};
+
 /// How long a node may take to start or stop before the test fails.
 pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -67,6 +71,8 @@ pub struct NodeOptions {
     pub data_dir: Option<PathBuf>,
     /// Run `rollup devnet` instead of `rollup node` (no profile or config file then).
     pub devnet: bool,
+    /// Further command-line arguments.
+    pub args: Vec<String>,
 }
 
 impl NodeOptions {
@@ -75,9 +81,13 @@ impl NodeOptions {
         Self { profile: Some(name.to_owned()), ..Self::default() }
     }
 
-    /// `rollup devnet`.
+    /// `rollup devnet`, its Esplora API on a free port.
     pub fn devnet() -> Self {
-        Self { devnet: true, ..Self::default() }
+        Self {
+            devnet: true,
+            args: vec!["--esplora-listen".to_owned(), "127.0.0.1:0".to_owned()],
+            ..Self::default()
+        }
     }
 
     /// Adds a config file with `toml`.
@@ -95,6 +105,7 @@ impl NodeOptions {
 
 /// A running `rollup node` process.
 pub struct NodeProcess {
+    options: NodeOptions,
     child: Option<Child>,
     data_dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
@@ -103,7 +114,7 @@ pub struct NodeProcess {
 
 impl NodeProcess {
     /// Starts a node and waits until its API is bound.
-    pub fn start(options: NodeOptions) -> NodeProcess {
+    pub fn start(mut options: NodeOptions) -> NodeProcess {
         let (temp, data_dir) = match &options.data_dir {
             Some(dir) => (None, dir.clone()),
             None => {
@@ -112,10 +123,32 @@ impl NodeProcess {
                 (Some(temp), dir)
             }
         };
-        std::fs::create_dir_all(&data_dir).expect("create data dir");
-        // A node killed with SIGKILL leaves its address file behind.
+        options.data_dir = Some(data_dir.clone());
+        let child = Self::spawn(&options, &data_dir);
+        let mut node = NodeProcess { options, child: Some(child), data_dir, _temp: temp, url: String::new() };
+        node.url = format!("http://{}", node.wait_for_address());
+        node
+    }
+
+    /// Stops the node with SIGTERM (it must exit with code 0) and starts it again with
+    /// the same options and data directory.
+    pub fn restart(&mut self) {
+        let status = self.terminate();
+        assert_eq!(status.code(), Some(0), "node did not stop cleanly\n{}", self.log());
+        self.child = Some(Self::spawn(&self.options, &self.data_dir));
+        self.url = format!("http://{}", self.wait_for_address());
+    }
+
+    fn spawn(options: &NodeOptions, data_dir: &Path) -> Child {
+        std::fs::create_dir_all(data_dir).expect("create data dir");
+        // A node killed with SIGKILL leaves its address files behind.
         let _ = std::fs::remove_file(data_dir.join("rpc.addr"));
-        let log = std::fs::File::create(data_dir.join("node.log")).expect("create node log");
+        let _ = std::fs::remove_file(data_dir.join("esplora.addr"));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data_dir.join("node.log"))
+            .expect("open node log");
         let mut command = Command::new(rollup_bin());
         assert!(
             !(options.devnet && (options.profile.is_some() || options.config_toml.is_some())),
@@ -124,12 +157,13 @@ impl NodeProcess {
         command
             .arg(if options.devnet { "devnet" } else { "node" })
             .arg("--data-dir")
-            .arg(&data_dir)
+            .arg(data_dir)
             .args(["--rpc-listen", "127.0.0.1:0"])
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
+        command.args(&options.args);
         if let Some(profile) = &options.profile {
             command.args(["--profile", profile]);
         }
@@ -141,10 +175,7 @@ impl NodeProcess {
         for (key, value) in &options.env {
             command.env(key, value);
         }
-        let child = command.spawn().expect("spawn rollup node");
-        let mut node = NodeProcess { child: Some(child), data_dir, _temp: temp, url: String::new() };
-        node.url = format!("http://{}", node.wait_for_address());
-        node
+        command.spawn().expect("spawn rollup node")
     }
 
     fn wait_for_address(&mut self) -> String {
@@ -169,6 +200,13 @@ impl NodeProcess {
     /// The node's data directory.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// The Esplora API base URL of a `rollup devnet` process.
+    pub fn esplora_url(&self) -> String {
+        let addr =
+            std::fs::read_to_string(self.data_dir.join("esplora.addr")).expect("esplora.addr of a devnet");
+        format!("http://{addr}")
     }
 
     /// The node's API base URL.
@@ -267,7 +305,7 @@ impl Drop for NodeProcess {
     }
 }
 
-fn read(response: Result<ureq::Response, ureq::Error>) -> (u16, String) {
+pub(crate) fn read(response: Result<ureq::Response, ureq::Error>) -> (u16, String) {
     match response {
         Ok(response) => (response.status(), response.into_string().expect("response body")),
         Err(ureq::Error::Status(status, response)) => {

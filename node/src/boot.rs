@@ -11,13 +11,14 @@ use rollup_config::{Config, SupervisorConfig};
 use rollup_rpc::ApiConfig;
 use rollup_storage::Store;
 
-use crate::api;
+use crate::{api, devnet};
 
 /// File in the data directory that holds the API's bound address while the node runs.
 pub(crate) const RPC_ADDR_FILE: &str = "rpc.addr";
 
-/// Runs the node until SIGINT or SIGTERM, then shuts it down cleanly.
-pub(crate) fn run(config: Config) -> anyhow::Result<()> {
+/// Runs the node (and with `with_devnet` the embedded Bitcoin regtest first) until
+/// SIGINT or SIGTERM, then shuts it down cleanly.
+pub(crate) fn run(mut config: Config, with_devnet: bool) -> anyhow::Result<()> {
     let boot_started = Instant::now();
     let roles: Vec<&str> = config.roles.enabled().iter().map(|role| role.as_str()).collect();
     tracing::info!(
@@ -31,7 +32,14 @@ pub(crate) fn run(config: Config) -> anyhow::Result<()> {
     let store = Arc::new(
         Store::open(&config.node.data_dir, config.node.chain_id).context("cannot open the node database")?,
     );
-    actix_rt::System::new().block_on(serve(&config, &store, boot_started))?;
+    actix_rt::System::new().block_on(async move {
+        let devnet = if with_devnet { Some(devnet::start(&mut config).await?) } else { None };
+        let result = serve(&config, &store, boot_started).await;
+        if let Some(devnet) = devnet {
+            devnet.stop().await;
+        }
+        result
+    })?;
     tracing::info!(target: "rollup::node", "node stopped");
     Ok(())
 }

@@ -44,11 +44,14 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
-    /// Run a development network on this machine.
+    /// Run a development network on this machine: an embedded Bitcoin regtest and a
+    /// rollup node with every role.
     ///
-    /// Starts a node with every role (profile `all`) in `--data-dir` (default
-    /// `.rollup-devnet`) and prints its endpoints. The embedded Bitcoin regtest that
-    /// completes the devnet is not built yet: roles that need Bitcoin do not reach it.
+    /// The regtest chain is validated by Bitcoin Core's consensus engine and serves
+    /// the Esplora API (and a control API under /devnet/) on --esplora-listen. A new
+    /// devnet mines 110 blocks to its own wallet and funds a key for you; it prints the
+    /// endpoints and that key. Data lives in --data-dir, so a restarted devnet
+    /// continues its chain.
     Devnet(DevnetArgs),
 }
 
@@ -80,12 +83,18 @@ struct SourceArgs {
 
 #[derive(Debug, Args)]
 struct DevnetArgs {
-    /// Data directory of the devnet.
+    /// Data directory of the devnet (rollup node and Bitcoin chain).
     #[arg(long, value_name = "DIR", default_value = ".rollup-devnet")]
     data_dir: PathBuf,
-    /// JSON-RPC listen address of the devnet node.
+    /// JSON-RPC listen address of the rollup node.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8545")]
     rpc_listen: String,
+    /// Listen address of the regtest's Esplora and control API.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3002")]
+    esplora_listen: String,
+    /// Mine a block every this many milliseconds (0: only when asked through the control API).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    block_time_ms: u64,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -97,7 +106,10 @@ enum LogFormatArg {
 impl Cli {
     pub(crate) fn run(self) -> ExitCode {
         match self.command {
-            Command::Node(sources) => run_node(&sources, self.log_format),
+            Command::Node(sources) => match load(&sources) {
+                Ok(config) => run_node(config, self.log_format, false),
+                Err(code) => code,
+            },
             Command::Config { action: ConfigAction::Dump(sources) } => match load(&sources) {
                 Ok(config) => match rollup_config::to_toml(&config) {
                     Ok(text) => {
@@ -117,13 +129,18 @@ impl Cli {
                 Err(code) => code,
             },
             Command::Devnet(args) => {
-                let sources = SourceArgs {
-                    config: None,
-                    profile: Some("all".to_owned()),
-                    data_dir: Some(args.data_dir),
-                    rpc_listen: Some(args.rpc_listen),
-                };
-                run_node(&sources, self.log_format)
+                let mut sources = ConfigSources::from_process_env();
+                sources.profile = Some("all".to_owned());
+                sources.overrides = vec![
+                    ("node.data_dir".to_owned(), args.data_dir.display().to_string()),
+                    ("rpc.listen".to_owned(), args.rpc_listen),
+                    ("devnet.esplora_listen".to_owned(), args.esplora_listen),
+                    ("devnet.block_time_ms".to_owned(), args.block_time_ms.to_string()),
+                ];
+                match rollup_config::load(&sources) {
+                    Ok(config) => run_node(config, self.log_format, true),
+                    Err(error) => fail(EXIT_CONFIG, &error),
+                }
             }
         }
     }
@@ -142,11 +159,7 @@ fn load(args: &SourceArgs) -> Result<Config, ExitCode> {
     rollup_config::load(&sources).map_err(|error| fail(EXIT_CONFIG, &error))
 }
 
-fn run_node(sources: &SourceArgs, log_format: Option<LogFormatArg>) -> ExitCode {
-    let mut config = match load(sources) {
-        Ok(config) => config,
-        Err(code) => return code,
-    };
+fn run_node(mut config: Config, log_format: Option<LogFormatArg>, with_devnet: bool) -> ExitCode {
     if let Some(format) = log_format {
         config.log.format = match format {
             LogFormatArg::Pretty => LogFormat::Pretty,
@@ -156,7 +169,7 @@ fn run_node(sources: &SourceArgs, log_format: Option<LogFormatArg>) -> ExitCode 
     if let Err(error) = logging::init(&config.log) {
         return fail(EXIT_CONFIG, &error);
     }
-    match boot::run(config) {
+    match boot::run(config, with_devnet) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(target: "rollup::node", "{error:#}");

@@ -7,6 +7,7 @@
 mod api;
 mod boot;
 mod cli;
+mod devnet;
 mod logging;
 
 use std::process::ExitCode;

@@ -133,7 +133,7 @@ fn unknown_section_and_far_off_key_list_what_is_known() {
                 "mempool",
                 None,
                 Some(&origin),
-                "unknown key (known keys here: node, roles, rpc, log, supervisor, bitcoin, prover, debug)"
+                "unknown key (known keys here: node, roles, rpc, log, supervisor, bitcoin, prover, devnet, debug)"
             ),
             issue(
                 "roles.whatever",
@@ -240,6 +240,30 @@ fn malformed_addresses_urls_and_filters_are_rejected() {
             Some(&origin),
             "not a socket address (expected IP:PORT, e.g. 127.0.0.1:8545)"
         )
+    );
+}
+
+#[test]
+fn devnet_settings_are_checked() {
+    let (_dir, path) =
+        file("[roles]\nsigner = true\n[devnet]\nesplora_listen = \"3002\"\nblock_time_ms = 5\n");
+    let origin = path.display().to_string();
+    assert_eq!(
+        issues(load(&with_file(&path))),
+        [
+            issue(
+                "devnet.block_time_ms",
+                Some("5"),
+                Some(&origin),
+                "must be 0 (mine on request) or between 100 and 3600000"
+            ),
+            issue(
+                "devnet.esplora_listen",
+                Some("3002"),
+                Some(&origin),
+                "not a socket address (expected IP:PORT, e.g. 127.0.0.1:3002)"
+            ),
+        ]
     );
 }
 

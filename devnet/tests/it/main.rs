@@ -65,7 +65,8 @@ fn double_spends_and_bad_signatures_are_refused_with_core_reasons() {
     let coin = output_to(&devnet, funding, &user.script_pubkey());
 
     let sink = Wallet::random().script_pubkey();
-    let spend = |value: u64| user.pay(&[coin.clone()], sink.clone(), Amount::from_sat(value)).unwrap();
+    let spend =
+        |value: u64| user.pay(std::slice::from_ref(&coin), sink.clone(), Amount::from_sat(value)).unwrap();
     let first = spend(50_000);
     devnet.submit(first.clone()).unwrap();
     assert_eq!(devnet.submit(first.clone()), Err(rejected("txn-already-in-mempool")));

@@ -316,7 +316,10 @@ fn config_dump_prints_the_merged_configuration() {
     assert_eq!(dumped["roles"]["vigilante"].as_bool(), Some(false));
     assert_eq!(dumped["log"]["format"].as_str(), Some("pretty"));
     let sections: Vec<&str> = dumped.keys().map(String::as_str).collect();
-    assert_eq!(sections, ["bitcoin", "debug", "log", "node", "prover", "roles", "rpc", "supervisor"]);
+    assert_eq!(
+        sections,
+        ["bitcoin", "debug", "devnet", "log", "node", "prover", "roles", "rpc", "supervisor"]
+    );
 }
 
 #[test]
