@@ -11,7 +11,9 @@
 
 use std::time::{Duration, Instant};
 
-use bitcoin::{absolute, transaction, Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
+use bitcoin::{
+    absolute, transaction, Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness,
+};
 use rollup_devnet::{Devnet, DevnetConfig, Policy, Wallet};
 
 const SIZES: [usize; 3] = [1, 100, 1_000];
@@ -21,7 +23,8 @@ fn fan_out(devnet: &mut Devnet, to: &Wallet, count: usize) -> Vec<(OutPoint, TxO
     let wallet = devnet.wallet().clone();
     let mut coins = Vec::new();
     while coins.len() < count {
-        let (outpoint, spent) = devnet.spendable(&wallet.script_pubkey()).into_iter().next().expect("a wallet coin");
+        let (outpoint, spent) =
+            devnet.spendable(&wallet.script_pubkey()).into_iter().next().expect("a wallet coin");
         let outputs = (count - coins.len()).min(2_000);
         let fee = Amount::from_sat(200 * outputs as u64 + 1_000);
         let change = spent.value - COIN * outputs as u64 - fee;
@@ -30,7 +33,12 @@ fn fan_out(devnet: &mut Devnet, to: &Wallet, count: usize) -> Vec<(OutPoint, TxO
         let mut tx = Transaction {
             version: transaction::Version::TWO,
             lock_time: absolute::LockTime::ZERO,
-            input: vec![TxIn { previous_output: outpoint, script_sig: ScriptBuf::new(), sequence: Sequence::MAX, witness: Witness::new() }],
+            input: vec![TxIn {
+                previous_output: outpoint,
+                script_sig: ScriptBuf::new(),
+                sequence: Sequence::MAX,
+                witness: Witness::new(),
+            }],
             output,
         };
         wallet.sign_key_path(&mut tx, &[spent]).unwrap();
@@ -49,15 +57,21 @@ fn main() {
         Err(_) => 1,
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut devnet =
-        Devnet::open(&DevnetConfig { data_dir: dir.path().to_owned(), policy: Policy { accept_nonstandard: true } }).unwrap();
+    let mut devnet = Devnet::open(&DevnetConfig {
+        data_dir: dir.path().to_owned(),
+        policy: Policy { accept_nonstandard: true },
+    })
+    .unwrap();
     devnet.ensure_funded().unwrap();
     let key = Wallet::random();
     let sink = Wallet::random().script_pubkey();
     let needed: usize = SIZES.iter().sum::<usize>() * rounds;
     let mut coins = fan_out(&mut devnet, &key, needed).into_iter();
 
-    println!("{:<12} {:>14} {:>16} {:>18} {:>14}", "txs/block", "accept (ms)", "accepted tx/s", "mine+validate (ms)", "block weight");
+    println!(
+        "{:<12} {:>14} {:>16} {:>18} {:>14}",
+        "txs/block", "accept (ms)", "accepted tx/s", "mine+validate (ms)", "block weight"
+    );
     for size in SIZES {
         let (mut accept, mut mine) = (Duration::ZERO, Duration::ZERO);
         let mut weight = 0;
@@ -80,6 +94,10 @@ fn main() {
         }
         let per_round = |total: Duration| total.as_secs_f64() * 1000.0 / rounds as f64;
         let rate = (size * rounds) as f64 / accept.as_secs_f64();
-        println!("{size:<12} {:>14.2} {rate:>16.0} {:>18.2} {weight:>14}", per_round(accept), per_round(mine));
+        println!(
+            "{size:<12} {:>14.2} {rate:>16.0} {:>18.2} {weight:>14}",
+            per_round(accept),
+            per_round(mine)
+        );
     }
 }

@@ -305,6 +305,11 @@ impl Drop for NodeProcess {
     }
 }
 
+/// Status code and body of `GET url`.
+pub fn http_get(url: &str) -> (u16, String) {
+    read(ureq::get(url).call())
+}
+
 pub(crate) fn read(response: Result<ureq::Response, ureq::Error>) -> (u16, String) {
     match response {
         Ok(response) => (response.status(), response.into_string().expect("response body")),

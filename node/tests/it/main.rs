@@ -81,6 +81,27 @@ fn devnet_runs_every_role_until_interrupted() {
 }
 
 #[test]
+fn devnet_mines_on_a_timer_when_asked() {
+    let mut options = NodeOptions::devnet();
+    options.args.extend(["--block-time-ms".to_owned(), "200".to_owned()]);
+    let mut node = NodeProcess::start(options);
+    let height = || -> u64 {
+        let (status, body) = rollup_e2e::http_get(&format!("{}/blocks/tip/height", node.esplora_url()));
+        assert_eq!(status, 200, "{body}");
+        body.parse().unwrap()
+    };
+    let start = height();
+    // A new devnet mines 110 blocks and confirms the user's funds in one more.
+    assert!(start >= 111, "{start}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while height() < start + 2 {
+        assert!(std::time::Instant::now() < deadline, "no timed blocks");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(node.terminate().code(), Some(0));
+}
+
+#[test]
 fn sigint_also_stops_cleanly_and_state_survives_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
