@@ -202,11 +202,14 @@ impl Devnet {
     pub fn submit_block(&mut self, block: &Block) -> Result<BlockHash, MineError> {
         self.kernel.process_block(block)?;
         let disconnected = self.sync()?;
-        self.mempool.remove_confirmed(&block.txdata);
+        let hash = block.block_hash();
+        // A valid block with less work than the tip is stored but confirms nothing.
+        if matches!(self.chain.block(&hash), Some((_, true))) {
+            self.mempool.remove_confirmed(&block.txdata);
+        }
         if !disconnected.is_empty() {
             self.readmit(disconnected);
         }
-        let hash = block.block_hash();
         tracing::debug!(target: "rollup::devnet", %hash, height = self.height(), txs = block.txdata.len(), "block connected");
         Ok(hash)
     }

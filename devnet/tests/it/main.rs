@@ -205,3 +205,31 @@ fn a_restarted_devnet_continues_its_chain() {
     devnet.mine(1, &devnet.wallet().script_pubkey()).unwrap();
     assert_eq!(devnet.height(), 6);
 }
+
+#[test]
+fn a_valid_side_block_confirms_nothing() {
+    let (_dir, mut devnet) = funded();
+    let user = Wallet::random();
+    let txid = devnet.faucet(user.script_pubkey(), Amount::from_sat(20_000)).unwrap();
+    let tx = devnet.mempool().get(&txid).unwrap().tx.clone();
+    let fee = devnet.mempool().get(&txid).unwrap().fee;
+    let tip = devnet.chain().tip().unwrap().clone();
+    let parent = devnet.chain().block_at(tip.height - 1).unwrap().clone();
+    // A competitor of the tip with the same work: valid, stored, but the tip stays.
+    let side = rollup_devnet::assemble(rollup_devnet::BlockPlan {
+        prev: parent.hash,
+        height: tip.height,
+        time: tip.header.time + 1,
+        txs: vec![tx],
+        fees: fee,
+        payout: user.script_pubkey(),
+        extra_nonce: 77,
+    });
+    assert_eq!(devnet.submit_block(&side).unwrap(), side.block_hash());
+    assert_eq!(devnet.chain().tip().unwrap().hash, tip.hash);
+    assert!(
+        devnet.mempool().get(&txid).is_some(),
+        "a side block must not take transactions out of the mempool"
+    );
+    assert!(devnet.chain().tx(&txid).is_none());
+}
