@@ -15,7 +15,7 @@ use bitcoin::{
     Transaction, TxIn, TxOut, Txid, Witness,
 };
 use rollup_devnet::Wallet;
-use rollup_e2e::TestEnv;
+use rollup_e2e::{http_get, TestEnv};
 
 /// The output of `txid` paying `script`, read through Esplora.
 fn output_of(env: &TestEnv, txid: Txid, script: &ScriptBuf) -> (OutPoint, TxOut) {
@@ -225,25 +225,17 @@ fn unknown_and_malformed_queries_get_esplora_answers() {
     assert_eq!(env.esplora().get_tx(&unknown).unwrap(), None);
     assert_eq!(env.esplora().get_tx_info(&unknown).unwrap(), None);
     assert_eq!(env.esplora().get_merkle_proof(&unknown).unwrap(), None);
-    let (status, _) = rollup_e2e_get(&env, "/tx/not-a-txid");
+    let (status, _) = http_get(&format!("{}/tx/not-a-txid", env.esplora_url()));
     assert_eq!(status, 400);
-    let (status, body) = rollup_e2e_get(&env, &format!("/tx/{unknown}"));
+    let (status, body) = http_get(&format!("{}/tx/{unknown}", env.esplora_url()));
     assert_eq!((status, body.as_str()), (404, "Transaction not found"));
-    let (status, _) = rollup_e2e_get(&env, "/block-height/999999");
+    let (status, _) = http_get(&format!("{}/block-height/999999", env.esplora_url()));
     assert_eq!(status, 404);
     let tip = env.esplora().get_height().unwrap();
     let tip_hash = env.esplora().get_tip_hash().unwrap();
     assert_eq!(env.esplora().get_block_hash(tip).unwrap(), tip_hash);
     assert_eq!(env.esplora().get_block_info(&tip_hash).unwrap().height, tip);
     assert!(!env.esplora().get_fee_estimates().unwrap().is_empty());
-}
-
-fn rollup_e2e_get(env: &TestEnv, path: &str) -> (u16, String) {
-    match ureq::get(&format!("{}{path}", env.esplora_url())).call() {
-        Ok(response) => (response.status(), response.into_string().unwrap()),
-        Err(ureq::Error::Status(status, response)) => (status, response.into_string().unwrap()),
-        Err(error) => panic!("{error}"),
-    }
 }
 
 #[test]
