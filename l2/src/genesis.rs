@@ -1,0 +1,120 @@
+//! The genesis file: chain id, fee account and initial accounts, validated whole and
+//! hashed, so that nodes can refuse peers (and databases) of another chain.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::hash::{hash, Digest, Domain, F};
+use crate::stf::{AccountStore, State, StfParams};
+use crate::tree::TreeStore;
+use crate::types::{Account, AccountIndex, PubKey, MAX_AMOUNT};
+use plonky2::field::types::{Field, Field64};
+
+/// Genesis as written in the JSON file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    /// The chain id users sign over.
+    pub chain_id: u64,
+    /// The account that receives fees; must be one of `accounts`.
+    pub fee_account: AccountIndex,
+    /// Initial accounts (nonce 0).
+    pub accounts: Vec<GenesisAccount>,
+}
+
+/// An initial account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisAccount {
+    /// Its index (not 0).
+    pub index: AccountIndex,
+    /// Its key: the five canonical elements of the EcGFp5 encoding.
+    pub pubkey: PubKey,
+    /// Its balance.
+    pub balance: u64,
+}
+
+/// Why a genesis file is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum GenesisError {
+    /// The file is not valid JSON of the genesis shape.
+    #[error("genesis is not valid: {0}")]
+    Parse(String),
+    /// The content breaks rules; every problem is listed.
+    #[error("invalid genesis: {}", .0.join("; "))]
+    Invalid(Vec<String>),
+}
+
+impl Genesis {
+    /// Parses and validates a genesis JSON document.
+    pub fn from_json(text: &str) -> Result<Self, GenesisError> {
+        let genesis: Genesis =
+            serde_json::from_str(text).map_err(|error| GenesisError::Parse(error.to_string()))?;
+        genesis.validate()?;
+        Ok(genesis)
+    }
+
+    /// Checks every rule, reporting all problems at once.
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        let mut problems = Vec::new();
+        let mut seen = BTreeSet::new();
+        for account in &self.accounts {
+            if account.index == 0 {
+                problems.push("account index 0 is reserved".to_owned());
+            }
+            if !seen.insert(account.index) {
+                problems.push(format!("account {} is listed twice", account.index));
+            }
+            if account.balance > MAX_AMOUNT {
+                problems.push(format!(
+                    "account {} balance {} exceeds {MAX_AMOUNT}",
+                    account.index, account.balance
+                ));
+            }
+            if account.pubkey.0.iter().any(|element| *element >= F::ORDER) {
+                problems.push(format!("account {} public key is not canonical", account.index));
+            }
+        }
+        if !seen.contains(&self.fee_account) {
+            problems.push(format!("fee account {} is not among the accounts", self.fee_account));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(GenesisError::Invalid(problems))
+        }
+    }
+
+    /// The STF parameters.
+    pub fn params(&self) -> StfParams {
+        StfParams { chain_id: self.chain_id, fee_account: self.fee_account }
+    }
+
+    /// The genesis hash: Poseidon over every field, accounts in index order.
+    pub fn hash(&self) -> Digest {
+        let mut accounts: Vec<&GenesisAccount> = self.accounts.iter().collect();
+        accounts.sort_by_key(|account| account.index);
+        let mut input = vec![
+            F::from_noncanonical_u64(self.chain_id),
+            F::from_canonical_u32(self.fee_account),
+            F::from_canonical_u64(accounts.len() as u64),
+        ];
+        for account in accounts {
+            input.push(F::from_canonical_u32(account.index));
+            input.extend(account.pubkey.elements());
+            input.push(F::from_noncanonical_u64(account.balance));
+        }
+        hash(Domain::Genesis, &input)
+    }
+
+    /// Writes the initial accounts into `state`.
+    pub fn initialize<A: AccountStore, T: TreeStore>(&self, state: &mut State<A, T>) {
+        for account in &self.accounts {
+            state.put_account(
+                account.index,
+                Account { pubkey: account.pubkey, balance: account.balance, nonce: 0 },
+            );
+        }
+    }
+}

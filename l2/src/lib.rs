@@ -1,0 +1,23 @@
+//! The rollup's L2 (in progress): EcGFp5 Schnorr signatures, domain-separated Poseidon
+//! hashing, the account tree, types and encodings and the state transition function.
+
+pub mod ecgfp5;
+mod genesis;
+mod hash;
+mod sig;
+mod stf;
+mod tree;
+mod types;
+
+pub use genesis::{Genesis, GenesisAccount, GenesisError};
+pub use hash::{hash, hash_pair, Digest, Domain, F};
+pub use sig::{pubkey_of, sign, verify};
+pub use stf::{
+    chain_withdrawal, AccountStore, MemoryAccounts, Receipt, State, StfParams, TxError, WithdrawalRecord,
+};
+pub use tree::{empty_digests, AccountTree, MemoryTreeStore, MerkleProof, TreeStore, TREE_DEPTH};
+pub use types::{
+    pack_bytes, Account, AccountIndex, Block, BlockHeader, DecodeError, Deposit, Encode, L1Anchor,
+    L1Outpoint, L2Tx, PubKey, Reader, SignedTx, Transfer, UserTx, Withdraw, ENCODING_VERSION, MAX_AMOUNT,
+    MAX_BLOCK_TXS, MAX_L1_SCRIPT_LEN, SIGNATURE_LEN,
+};

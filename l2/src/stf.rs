@@ -1,0 +1,365 @@
+//! The state transition function (PROTOCOL.md section 2): what the sequencer
+//! executes, what the vigilante re-executes and what the block circuit proves.
+//!
+//! Consensus code: every amount is checked against [`MAX_AMOUNT`] and every sum is
+//! a checked operation; nothing here panics on any input.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::hash::{hash, Digest, Domain, F};
+use crate::tree::{AccountTree, MerkleProof, TreeStore};
+use crate::types::{
+    pack_bytes, Account, AccountIndex, Deposit, L2Tx, PubKey, SignedTx, Transfer, UserTx, Withdraw,
+    MAX_AMOUNT, MAX_L1_SCRIPT_LEN,
+};
+use plonky2::field::types::Field;
+
+/// Why a transaction cannot execute. Each variant is a stable rejection reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum TxError {
+    /// Index 0 is reserved.
+    #[error("account index 0 is reserved")]
+    ReservedIndex,
+    /// The sender has no account.
+    #[error("unknown sender account {index}")]
+    UnknownSender {
+        /// The sender index.
+        index: AccountIndex,
+    },
+    /// The signature does not verify against the sender's key.
+    #[error("invalid signature")]
+    BadSignature,
+    /// The nonce is not the account's nonce plus one.
+    #[error("wrong nonce: expected {expected}, got {got}")]
+    BadNonce {
+        /// The only acceptable nonce.
+        expected: u64,
+        /// The transaction's nonce.
+        got: u32,
+    },
+    /// The amount is zero.
+    #[error("amount must be positive")]
+    ZeroAmount,
+    /// An amount, fee or resulting balance is at least 2^56.
+    #[error("amount overflow: {value} exceeds {max}")]
+    AmountOverflow {
+        /// The offending value (saturated at u64::MAX).
+        value: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// The sender cannot pay amount plus fee.
+    #[error("insufficient balance: have {balance}, need {needed}")]
+    InsufficientBalance {
+        /// The sender's balance.
+        balance: u64,
+        /// Amount plus fee.
+        needed: u64,
+    },
+    /// The receiver exists with another key.
+    #[error("account {index} exists with another public key")]
+    PubkeyMismatch {
+        /// The receiver.
+        index: AccountIndex,
+    },
+    /// The withdrawal's Bitcoin script is empty or too long.
+    #[error("l1 script length {len} is not between 1 and {max}")]
+    BadL1Script {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The nonce would wrap around.
+    #[error("nonce exhausted")]
+    NonceExhausted,
+}
+
+/// Where accounts live (the leaves' preimages; the tree holds only digests).
+pub trait AccountStore {
+    /// The account at `index`.
+    fn account(&self, index: AccountIndex) -> Option<Account>;
+    /// Replaces the account at `index`.
+    fn set_account(&mut self, index: AccountIndex, account: Account);
+}
+
+/// Accounts in a map.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemoryAccounts(pub BTreeMap<AccountIndex, Account>);
+
+impl AccountStore for MemoryAccounts {
+    fn account(&self, index: AccountIndex) -> Option<Account> {
+        self.0.get(&index).copied()
+    }
+
+    fn set_account(&mut self, index: AccountIndex, account: Account) {
+        self.0.insert(index, account);
+    }
+}
+
+/// Chain parameters the STF needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StfParams {
+    /// The chain id users sign over.
+    pub chain_id: u64,
+    /// The account that receives fees.
+    pub fee_account: AccountIndex,
+}
+
+/// A withdrawal to pay on Bitcoin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawalRecord {
+    /// The output script to pay.
+    pub l1_script: Vec<u8>,
+    /// The amount.
+    pub amount: u64,
+}
+
+/// What happened to one transaction of a block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Receipt {
+    /// Executed.
+    Success,
+    /// A forced transaction or deposit that could not execute: a recorded no-op.
+    Failed {
+        /// Why.
+        error: TxError,
+    },
+}
+
+/// The L2 state: accounts and the tree over them.
+#[derive(Clone, Debug, Default)]
+pub struct State<A, T> {
+    accounts: A,
+    tree: AccountTree<T>,
+}
+
+/// The state change of one transaction, applied only if the whole transaction is valid.
+#[derive(Debug, Default)]
+struct Changes {
+    accounts: Vec<(AccountIndex, Account)>,
+    withdrawal: Option<WithdrawalRecord>,
+}
+
+impl<A: AccountStore, T: TreeStore> State<A, T> {
+    /// A state over `accounts` and `tree`, which must agree.
+    pub fn new(accounts: A, tree: AccountTree<T>) -> Self {
+        Self { accounts, tree }
+    }
+
+    /// The state root.
+    pub fn root(&self) -> Digest {
+        self.tree.root()
+    }
+
+    /// An account.
+    pub fn account(&self, index: AccountIndex) -> Option<Account> {
+        self.accounts.account(index)
+    }
+
+    /// A proof of the account leaf at `index`.
+    pub fn proof(&self, index: AccountIndex) -> MerkleProof {
+        self.tree.proof(index)
+    }
+
+    /// The stores.
+    pub fn stores(&self) -> (&A, &AccountTree<T>) {
+        (&self.accounts, &self.tree)
+    }
+
+    /// Creates or replaces an account (genesis).
+    pub fn put_account(&mut self, index: AccountIndex, account: Account) {
+        self.accounts.set_account(index, account);
+        self.tree.set_leaf(index, account.leaf());
+    }
+
+    fn commit(&mut self, changes: Changes) {
+        let leaves: Vec<(AccountIndex, Digest)> =
+            changes.accounts.iter().map(|(index, account)| (*index, account.leaf())).collect();
+        for (index, account) in changes.accounts {
+            self.accounts.set_account(index, account);
+        }
+        self.tree.set_leaves(&leaves);
+    }
+
+    /// Checks a user transaction against the current state without changing it.
+    pub fn check_user(&self, params: &StfParams, signed: &SignedTx) -> Result<(), TxError> {
+        self.plan_user(params, signed).map(|_| ())
+    }
+
+    /// Executes a user transaction; on error nothing changes.
+    pub fn apply_user(
+        &mut self,
+        params: &StfParams,
+        signed: &SignedTx,
+    ) -> Result<Option<WithdrawalRecord>, TxError> {
+        let changes = self.plan_user(params, signed)?;
+        let withdrawal = changes.withdrawal.clone();
+        self.commit(changes);
+        Ok(withdrawal)
+    }
+
+    /// Executes a deposit; on error nothing changes.
+    pub fn apply_deposit(&mut self, deposit: &Deposit) -> Result<(), TxError> {
+        let mut view = View::new(&self.accounts);
+        credit(&mut view, deposit.to, &deposit.to_pubkey, deposit.amount)?;
+        let changes = Changes { accounts: view.into_changes(), withdrawal: None };
+        self.commit(changes);
+        Ok(())
+    }
+
+    /// Executes one block transaction: user transactions must be valid (an invalid one
+    /// is an error: it never enters a block); deposits and forced transactions that
+    /// fail are recorded no-ops.
+    pub fn apply_tx(
+        &mut self,
+        params: &StfParams,
+        tx: &L2Tx,
+    ) -> Result<(Receipt, Option<WithdrawalRecord>), TxError> {
+        match tx {
+            L2Tx::User(signed) => {
+                self.apply_user(params, signed).map(|withdrawal| (Receipt::Success, withdrawal))
+            }
+            L2Tx::Forced(signed) => Ok(match self.apply_user(params, signed) {
+                Ok(withdrawal) => (Receipt::Success, withdrawal),
+                Err(error) => (Receipt::Failed { error }, None),
+            }),
+            L2Tx::Deposit(deposit) => Ok(match self.apply_deposit(deposit) {
+                Ok(()) => (Receipt::Success, None),
+                Err(error) => (Receipt::Failed { error }, None),
+            }),
+        }
+    }
+
+    fn plan_user(&self, params: &StfParams, signed: &SignedTx) -> Result<Changes, TxError> {
+        let tx = &signed.tx;
+        let from = tx.from();
+        if from == 0 {
+            return Err(TxError::ReservedIndex);
+        }
+        let sender = self.accounts.account(from).ok_or(TxError::UnknownSender { index: from })?;
+        if !crate::sig::verify(&sender.pubkey, &tx.signing_message(params.chain_id), &signed.signature) {
+            return Err(TxError::BadSignature);
+        }
+        let expected = u64::from(sender.nonce) + 1;
+        if u64::from(tx.nonce()) != expected {
+            return Err(TxError::BadNonce { expected, got: tx.nonce() });
+        }
+        let (amount, fee) = match tx {
+            UserTx::Transfer(Transfer { amount, fee, .. }) => (*amount, *fee),
+            UserTx::Withdraw(Withdraw { amount, fee, l1_script, .. }) => {
+                if l1_script.is_empty() || l1_script.len() > MAX_L1_SCRIPT_LEN {
+                    return Err(TxError::BadL1Script { len: l1_script.len(), max: MAX_L1_SCRIPT_LEN });
+                }
+                (*amount, *fee)
+            }
+        };
+        if amount == 0 {
+            return Err(TxError::ZeroAmount);
+        }
+        for value in [amount, fee] {
+            within_limit(value)?;
+        }
+        let needed =
+            amount.checked_add(fee).ok_or(TxError::AmountOverflow { value: u64::MAX, max: MAX_AMOUNT })?;
+        let mut view = View::new(&self.accounts);
+        let balance = sender.balance;
+        let remaining =
+            balance.checked_sub(needed).ok_or(TxError::InsufficientBalance { balance, needed })?;
+        let nonce = sender.nonce.checked_add(1).ok_or(TxError::NonceExhausted)?;
+        view.set(from, Account { balance: remaining, nonce, ..sender });
+        let withdrawal = match tx {
+            UserTx::Transfer(transfer) => {
+                if transfer.to == 0 {
+                    return Err(TxError::ReservedIndex);
+                }
+                credit(&mut view, transfer.to, &transfer.to_pubkey, amount)?;
+                None
+            }
+            UserTx::Withdraw(withdraw) => {
+                Some(WithdrawalRecord { l1_script: withdraw.l1_script.clone(), amount })
+            }
+        };
+        if fee > 0 {
+            let fee_account =
+                view.get(params.fee_account).ok_or(TxError::UnknownSender { index: params.fee_account })?;
+            credit(&mut view, params.fee_account, &fee_account.pubkey, fee)?;
+        }
+        Ok(Changes { accounts: view.into_changes(), withdrawal })
+    }
+}
+
+/// Pending account changes over a store, read-your-writes.
+struct View<'a, A> {
+    base: &'a A,
+    changed: Vec<(AccountIndex, Account)>,
+}
+
+impl<'a, A: AccountStore> View<'a, A> {
+    fn new(base: &'a A) -> Self {
+        Self { base, changed: Vec::new() }
+    }
+
+    fn get(&self, index: AccountIndex) -> Option<Account> {
+        self.changed
+            .iter()
+            .rev()
+            .find(|(i, _)| *i == index)
+            .map(|(_, account)| *account)
+            .or_else(|| self.base.account(index))
+    }
+
+    fn set(&mut self, index: AccountIndex, account: Account) {
+        self.changed.retain(|(i, _)| *i != index);
+        self.changed.push((index, account));
+    }
+
+    fn into_changes(self) -> Vec<(AccountIndex, Account)> {
+        self.changed
+    }
+}
+
+fn within_limit(value: u64) -> Result<u64, TxError> {
+    if value > MAX_AMOUNT {
+        return Err(TxError::AmountOverflow { value, max: MAX_AMOUNT });
+    }
+    Ok(value)
+}
+
+/// Credits `amount` to `index`, creating the account with `pubkey` if it is empty.
+fn credit<A: AccountStore>(
+    view: &mut View<'_, A>,
+    index: AccountIndex,
+    pubkey: &PubKey,
+    amount: u64,
+) -> Result<(), TxError> {
+    if index == 0 {
+        return Err(TxError::ReservedIndex);
+    }
+    within_limit(amount)?;
+    let account = match view.get(index) {
+        Some(existing) if existing.pubkey != *pubkey => return Err(TxError::PubkeyMismatch { index }),
+        Some(existing) => existing,
+        None => Account { pubkey: *pubkey, balance: 0, nonce: 0 },
+    };
+    let balance = account
+        .balance
+        .checked_add(amount)
+        .ok_or(TxError::AmountOverflow { value: u64::MAX, max: MAX_AMOUNT })?;
+    within_limit(balance)?;
+    view.set(index, Account { balance, ..account });
+    Ok(())
+}
+
+/// The next link of the withdrawal chain.
+pub fn chain_withdrawal(previous: &Digest, withdrawal: &WithdrawalRecord) -> Digest {
+    let mut input: Vec<F> = previous.elements().to_vec();
+    input.push(F::from_canonical_u64(withdrawal.amount));
+    input.push(F::from_canonical_u64(withdrawal.l1_script.len() as u64));
+    input.extend(pack_bytes(&withdrawal.l1_script));
+    hash(Domain::WithdrawalChain, &input)
+}
