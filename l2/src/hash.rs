@@ -85,6 +85,8 @@ pub enum Domain {
     BlockHeader = 7,
     /// The genesis configuration.
     Genesis = 8,
+    /// The id of an intrinsic transaction.
+    TxId = 9,
 }
 
 /// Poseidon of `input` in `domain`: the tag and the length in the capacity, then the

@@ -15,9 +15,9 @@ pub use sig::{pubkey_of, sign, verify};
 pub use stf::{
     chain_withdrawal, AccountStore, MemoryAccounts, Receipt, State, StfParams, TxError, WithdrawalRecord,
 };
-pub use tree::{empty_digests, AccountTree, MemoryTreeStore, MerkleProof, TreeStore, TREE_DEPTH};
+pub use tree::{empty_digests, AccountTree, MemoryTreeStore, MerkleProof, NodeChange, TreeStore, TREE_DEPTH};
 pub use types::{
-    pack_bytes, Account, AccountIndex, Block, BlockHeader, DecodeError, Deposit, Encode, L1Anchor,
+    chain_tx, pack_bytes, Account, AccountIndex, Block, BlockHeader, DecodeError, Deposit, Encode, L1Anchor,
     L1Outpoint, L2Tx, PubKey, Reader, SignedTx, Transfer, UserTx, Withdraw, ENCODING_VERSION, MAX_AMOUNT,
     MAX_BLOCK_TXS, MAX_L1_SCRIPT_LEN, SIGNATURE_LEN,
 };

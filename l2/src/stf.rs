@@ -86,17 +86,43 @@ pub trait AccountStore {
     fn set_account(&mut self, index: AccountIndex, account: Account);
 }
 
-/// Accounts in a map.
+/// Accounts in a map, remembering which changed since the last
+/// [`MemoryAccounts::take_changes`] so that they can be persisted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MemoryAccounts(pub BTreeMap<AccountIndex, Account>);
+pub struct MemoryAccounts {
+    accounts: BTreeMap<AccountIndex, Account>,
+    changed: std::collections::BTreeSet<AccountIndex>,
+}
+
+impl MemoryAccounts {
+    /// Accounts loaded from storage (not marked changed).
+    pub fn from_map(accounts: BTreeMap<AccountIndex, Account>) -> Self {
+        Self { accounts, changed: Default::default() }
+    }
+
+    /// The accounts changed since the last call, and forgets them.
+    pub fn take_changes(&mut self) -> Vec<(AccountIndex, Account)> {
+        let changed = std::mem::take(&mut self.changed);
+        changed
+            .into_iter()
+            .filter_map(|index| self.accounts.get(&index).map(|account| (index, *account)))
+            .collect()
+    }
+
+    /// Every account, by index.
+    pub fn all(&self) -> &BTreeMap<AccountIndex, Account> {
+        &self.accounts
+    }
+}
 
 impl AccountStore for MemoryAccounts {
     fn account(&self, index: AccountIndex) -> Option<Account> {
-        self.0.get(&index).copied()
+        self.accounts.get(&index).copied()
     }
 
     fn set_account(&mut self, index: AccountIndex, account: Account) {
-        self.0.insert(index, account);
+        self.changed.insert(index);
+        self.accounts.insert(index, account);
     }
 }
 
@@ -169,6 +195,11 @@ impl<A: AccountStore, T: TreeStore> State<A, T> {
     /// The stores.
     pub fn stores(&self) -> (&A, &AccountTree<T>) {
         (&self.accounts, &self.tree)
+    }
+
+    /// The stores, mutably (to take their change sets for persistence).
+    pub fn stores_mut(&mut self) -> (&mut A, &mut T) {
+        (&mut self.accounts, self.tree.store_mut())
     }
 
     /// Creates or replaces an account (genesis).

@@ -32,13 +32,27 @@ pub trait TreeStore {
     fn set_node(&mut self, height: u8, index: u32, digest: Option<Digest>);
 }
 
-/// Nodes in a hash map.
+/// Nodes in a hash map, remembering which changed since the last
+/// [`MemoryTreeStore::take_changes`] so that they can be persisted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MemoryTreeStore {
     nodes: HashMap<(u8, u32), Digest>,
+    changed: std::collections::HashSet<(u8, u32)>,
 }
 
+/// A changed node: its position and its digest (`None`: now an empty subtree).
+pub type NodeChange = ((u8, u32), Option<Digest>);
+
 impl MemoryTreeStore {
+    /// The nodes changed since the last call, and forgets them.
+    pub fn take_changes(&mut self) -> Vec<NodeChange> {
+        let changed = std::mem::take(&mut self.changed);
+        let mut changes: Vec<NodeChange> =
+            changed.into_iter().map(|key| (key, self.nodes.get(&key).copied())).collect();
+        changes.sort_unstable_by_key(|(key, _)| *key);
+        changes
+    }
+
     /// Number of stored (non-empty) nodes.
     pub fn len(&self) -> usize {
         self.nodes.len()
@@ -56,6 +70,7 @@ impl TreeStore for MemoryTreeStore {
     }
 
     fn set_node(&mut self, height: u8, index: u32, digest: Option<Digest>) {
+        self.changed.insert((height, index));
         match digest {
             Some(digest) => self.nodes.insert((height, index), digest),
             None => self.nodes.remove(&(height, index)),
@@ -111,6 +126,11 @@ impl<S: TreeStore> AccountTree<S> {
     /// The store.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// The store, mutably. Changing nodes directly must keep the tree consistent.
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
     }
 
     /// Gives the store back.

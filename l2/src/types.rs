@@ -594,6 +594,26 @@ impl Encode for Block {
     }
 }
 
+impl L2Tx {
+    /// The transaction's id: for user and forced transactions their signing message
+    /// (unique per sender and nonce), for a deposit a hash of its encoding.
+    pub fn id(&self, chain_id: u64) -> Digest {
+        match self {
+            L2Tx::User(signed) | L2Tx::Forced(signed) => signed.tx.signing_message(chain_id),
+            L2Tx::Deposit(deposit) => hash(Domain::TxId, &pack_bytes(&deposit.encode())),
+        }
+    }
+}
+
+/// The next link of a block's transaction commitment chain (starting from the zero
+/// digest): the previous link and the transaction's canonical encoding, packed seven
+/// bytes per element.
+pub fn chain_tx(previous: &Digest, tx: &L2Tx) -> Digest {
+    let mut input: Vec<F> = previous.elements().to_vec();
+    input.extend(pack_bytes(&tx.encode()));
+    hash(Domain::TxChain, &input)
+}
+
 impl BlockHeader {
     /// The header's hash: Poseidon over its fields in the block-header domain.
     pub fn hash(&self) -> Digest {

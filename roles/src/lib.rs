@@ -13,5 +13,6 @@
 //! start, restart-from-storage and shutdown path the real roles will use.
 
 mod component;
+pub mod sequencer;
 
 pub use component::{start, DescribeRole, RoleComponent, RoleRecord, RoleRecords, StartedRoles};

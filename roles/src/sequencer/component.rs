@@ -1,0 +1,421 @@
+//! The sequencer: admits user transactions, produces blocks, keeps the L2 state.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rollup_actors::{Component, ComponentError};
+use rollup_l2::{
+    chain_tx, Account, AccountIndex, AccountTree, Block, BlockHeader, Digest, Genesis, L1Anchor, L2Tx,
+    MemoryAccounts, MemoryTreeStore, MerkleProof, PubKey, Receipt, SignedTx, State, StfParams, TreeStore,
+};
+use rollup_storage::{StorageError, Store};
+
+use super::mempool::{Mempool, MempoolLimits, SubmitError};
+use super::tables::{
+    node_key, Accounts, Blocks, L2Meta, PendingTxs, ReceiptRecord, Receipts, Stored, StoredDigest, TreeNodes,
+    GENESIS_HASH_KEY,
+};
+
+/// Settings of the sequencer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SequencerSettings {
+    /// Interval between block productions.
+    pub block_time: Duration,
+    /// Most transactions in a block.
+    pub max_block_txs: usize,
+    /// Mempool limits.
+    pub limits: MempoolLimits,
+}
+
+/// A message from Bitcoin (deposit or forced transaction), numbered by the global cursor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct L1Message {
+    /// Its position in the global order of L1 messages.
+    pub cursor: u64,
+    /// The intrinsic transaction it becomes.
+    pub tx: L2Tx,
+}
+
+/// Where L1 messages come from, in protocol order. The Bitcoin-backed source comes
+/// with the DA layer; [`QueueL1Source`] serves tests and nodes without Bitcoin.
+pub trait L1MessageSource: Send {
+    /// Messages ready for inclusion with cursor ≥ `from`, at most `max`, in order.
+    fn ready(&mut self, from: u64, max: usize) -> Vec<L1Message>;
+    /// The anchor for a block that consumed messages up to the ones returned.
+    fn anchor(&self) -> L1Anchor;
+}
+
+/// An in-memory queue of L1 messages.
+#[derive(Clone, Debug, Default)]
+pub struct QueueL1Source {
+    queue: VecDeque<L1Message>,
+}
+
+impl QueueL1Source {
+    /// Appends a message.
+    pub fn push(&mut self, message: L1Message) {
+        self.queue.push_back(message);
+    }
+}
+
+impl L1MessageSource for QueueL1Source {
+    fn ready(&mut self, from: u64, max: usize) -> Vec<L1Message> {
+        self.queue.iter().filter(|message| message.cursor >= from).take(max).cloned().collect()
+    }
+
+    fn anchor(&self) -> L1Anchor {
+        L1Anchor::default()
+    }
+}
+
+/// Why the sequencer could not load.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadSequencerError {
+    /// The database belongs to another genesis.
+    #[error("the database was created for genesis {found}, but the configured genesis is {expected}")]
+    GenesisMismatch {
+        /// The stored genesis hash.
+        found: Digest,
+        /// The configured one.
+        expected: Digest,
+    },
+    /// The stored state does not match the last block's state root.
+    #[error("stored state root {found} does not match block {block}'s state root {expected}")]
+    CorruptState {
+        /// The last block.
+        block: u64,
+        /// Root recomputed from the stored tree.
+        found: Digest,
+        /// Root in the block header.
+        expected: Digest,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+type L2State = State<MemoryAccounts, MemoryTreeStore>;
+
+/// The sequencer component.
+pub struct SequencerComponent {
+    store: Arc<Store>,
+    params: StfParams,
+    settings: SequencerSettings,
+    state: L2State,
+    mempool: Mempool,
+    head: BlockHeader,
+    by_pubkey: HashMap<PubKey, AccountIndex>,
+    l1: Box<dyn L1MessageSource>,
+}
+
+impl std::fmt::Debug for SequencerComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SequencerComponent")
+            .field("head", &self.head.number)
+            .field("mempool", &self.mempool.len())
+            .finish()
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl SequencerComponent {
+    /// Loads the chain from the database, or creates it from `genesis`; re-admits the
+    /// persisted mempool.
+    pub fn load(
+        store: Arc<Store>,
+        genesis: &Genesis,
+        settings: SequencerSettings,
+        l1: Box<dyn L1MessageSource>,
+    ) -> Result<Self, LoadSequencerError> {
+        let expected = genesis.hash();
+        let found = store.read(|tx| tx.get::<L2Meta>(&GENESIS_HASH_KEY.to_owned()))?;
+        let params = genesis.params();
+        let (state, head) = match found {
+            Some(StoredDigest(found)) if found != expected => {
+                return Err(LoadSequencerError::GenesisMismatch { found, expected })
+            }
+            Some(_) => Self::load_state(&store)?,
+            None => Self::create(&store, genesis)?,
+        };
+        let by_pubkey =
+            state.stores().0.all().iter().map(|(index, account)| (account.pubkey, *index)).collect();
+        let mut sequencer = Self {
+            store,
+            params,
+            settings,
+            state,
+            mempool: Mempool::new(settings.limits),
+            head,
+            by_pubkey,
+            l1,
+        };
+        sequencer.reload_mempool()?;
+        tracing::info!(
+            target: "rollup::sequencer",
+            head = sequencer.head.number,
+            state_root = %sequencer.head.state_root,
+            pending = sequencer.mempool.len(),
+            "sequencer loaded"
+        );
+        Ok(sequencer)
+    }
+
+    fn create(store: &Store, genesis: &Genesis) -> Result<(L2State, BlockHeader), LoadSequencerError> {
+        let mut state = State::new(MemoryAccounts::default(), AccountTree::new(MemoryTreeStore::default()));
+        genesis.initialize(&mut state);
+        let root = state.root();
+        let header = BlockHeader { prev_state_root: root, state_root: root, ..BlockHeader::default() };
+        let (accounts, nodes) = {
+            let (accounts, tree) = state.stores_mut();
+            (accounts.take_changes(), tree.take_changes())
+        };
+        store.write(|tx| {
+            tx.put::<L2Meta>(&GENESIS_HASH_KEY.to_owned(), &StoredDigest(genesis.hash()))?;
+            persist_state(tx, &accounts, &nodes)?;
+            tx.put::<Blocks>(&0, &Stored(Block { header: header.clone(), txs: Vec::new() }))
+        })?;
+        Ok((state, header))
+    }
+
+    fn load_state(store: &Store) -> Result<(L2State, BlockHeader), LoadSequencerError> {
+        let (accounts, nodes, last) = store.read(|tx| {
+            Ok((
+                tx.range::<Accounts>(.., usize::MAX)?,
+                tx.range::<TreeNodes>(.., usize::MAX)?,
+                tx.last::<Blocks>()?,
+            ))
+        })?;
+        let accounts: BTreeMap<AccountIndex, Account> =
+            accounts.into_iter().map(|(index, Stored(account))| (index, account)).collect();
+        let mut tree_store = MemoryTreeStore::default();
+        for (key, StoredDigest(digest)) in nodes {
+            let height = u8::try_from(key >> 32).unwrap_or(u8::MAX);
+            let index = u32::try_from(key & 0xffff_ffff).unwrap_or(u32::MAX);
+            tree_store.set_node(height, index, Some(digest));
+        }
+        tree_store.take_changes();
+        let state = State::new(MemoryAccounts::from_map(accounts), AccountTree::new(tree_store));
+        let header = last.map(|(_, Stored(block))| block.header).unwrap_or_default();
+        if state.root() != header.state_root {
+            return Err(LoadSequencerError::CorruptState {
+                block: header.number,
+                found: state.root(),
+                expected: header.state_root,
+            });
+        }
+        Ok((state, header))
+    }
+
+    fn reload_mempool(&mut self) -> Result<(), StorageError> {
+        let pending = self.store.read(|tx| tx.range::<PendingTxs>(.., usize::MAX))?;
+        let mut stale = Vec::new();
+        // Re-admit in nonce order per sender so that chains rebuild.
+        let mut txs: Vec<([u8; 32], SignedTx)> =
+            pending.into_iter().map(|(key, Stored(signed))| (key, signed)).collect();
+        txs.sort_by_key(|(_, signed)| (signed.tx.from(), signed.tx.nonce()));
+        for (key, signed) in txs {
+            if self.mempool.admit(signed, &self.state, &self.params).is_err() {
+                stale.push(key);
+            }
+        }
+        if !stale.is_empty() {
+            self.store.write(|tx| {
+                for key in &stale {
+                    tx.delete::<PendingTxs>(key)?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Admits a user transaction; it is committed to the database before this returns.
+    pub fn submit(&mut self, signed: SignedTx) -> Result<Digest, SubmitTxError> {
+        let mut candidate = self.mempool.clone();
+        let admitted = candidate.admit(signed.clone(), &self.state, &self.params)?;
+        self.store.write(|tx| {
+            for removed in &admitted.removed {
+                tx.delete::<PendingTxs>(&removed.to_bytes())?;
+            }
+            tx.put::<PendingTxs>(&admitted.id.to_bytes(), &Stored(signed))
+        })?;
+        self.mempool = candidate;
+        Ok(admitted.id)
+    }
+
+    /// Produces a block from ready L1 messages and pending transactions, if there is
+    /// anything to include; the block, the state change, the receipts and the mempool
+    /// removals are committed together.
+    pub fn produce_block(&mut self) -> Result<Option<BlockHeader>, StorageError> {
+        let cursor = self.head.l1_cursor_after;
+        let messages = self.l1.ready(cursor, self.settings.max_block_txs);
+        let room = self.settings.max_block_txs.saturating_sub(messages.len());
+        let pending = self.mempool.select(room);
+        if messages.is_empty() && pending.is_empty() {
+            return Ok(None);
+        }
+        let prev_state_root = self.state.root();
+        let mut txs = Vec::new();
+        let mut receipts = Vec::new();
+        let mut dropped = Vec::new();
+        let mut included = Vec::new();
+        let mut cursor_after = cursor;
+        for message in messages {
+            // Intrinsic transactions never fail the block: a failure is a recorded no-op.
+            let (receipt, _) = self
+                .state
+                .apply_tx(&self.params, &message.tx)
+                .unwrap_or_else(|error| (Receipt::Failed { error }, None));
+            cursor_after = message.cursor.saturating_add(1);
+            receipts.push(receipt);
+            txs.push(message.tx);
+        }
+        for tx in pending {
+            let l2_tx = L2Tx::User(tx.signed.clone());
+            match self.state.apply_tx(&self.params, &l2_tx) {
+                Ok((receipt, _)) => {
+                    receipts.push(receipt);
+                    txs.push(l2_tx);
+                    included.push(tx.id);
+                }
+                Err(error) => {
+                    tracing::info!(target: "rollup::sequencer", id = %tx.id, %error, "pending transaction dropped");
+                    dropped.push(tx.id);
+                }
+            }
+        }
+        let tx_commitment = txs.iter().fold(Digest::ZERO, |link, tx| chain_tx(&link, tx));
+        let header = BlockHeader {
+            number: self.head.number + 1,
+            parent_hash: self.head.hash(),
+            timestamp_ms: now_ms().max(self.head.timestamp_ms),
+            prev_state_root,
+            state_root: self.state.root(),
+            tx_commitment,
+            l1_cursor_before: cursor,
+            l1_cursor_after: cursor_after,
+            l1_anchor: self.l1.anchor(),
+        };
+        let block = Block { header: header.clone(), txs };
+        let (accounts, nodes) = {
+            let (accounts, tree) = self.state.stores_mut();
+            (accounts.take_changes(), tree.take_changes())
+        };
+        let mut removed = self.mempool.remove(&included);
+        removed.extend(self.mempool.remove(&dropped));
+        let chain_id = self.params.chain_id;
+        self.store.write(|tx| {
+            persist_state(tx, &accounts, &nodes)?;
+            for (position, (l2_tx, receipt)) in block.txs.iter().zip(&receipts).enumerate() {
+                let id = l2_tx.id(chain_id);
+                let record = ReceiptRecord {
+                    tx_id: id.to_string(),
+                    block_number: header.number,
+                    position: u32::try_from(position).unwrap_or(u32::MAX),
+                    receipt: receipt.clone(),
+                };
+                tx.put::<Receipts>(&id.to_bytes(), &record)?;
+            }
+            for id in included.iter().chain(&removed) {
+                tx.delete::<PendingTxs>(&id.to_bytes())?;
+            }
+            tx.put::<Blocks>(&header.number, &Stored(block.clone()))
+        })?;
+        for (index, account) in &accounts {
+            self.by_pubkey.insert(account.pubkey, *index);
+        }
+        self.head = header.clone();
+        tracing::info!(
+            target: "rollup::sequencer",
+            number = header.number,
+            txs = block.txs.len(),
+            state_root = %header.state_root,
+            "block sealed"
+        );
+        Ok(Some(header))
+    }
+
+    /// The latest block header.
+    pub fn head(&self) -> &BlockHeader {
+        &self.head
+    }
+
+    /// An account by index.
+    pub fn account(&self, index: AccountIndex) -> Option<Account> {
+        self.state.account(index)
+    }
+
+    /// An account by public key.
+    pub fn account_by_pubkey(&self, pubkey: &PubKey) -> Option<(AccountIndex, Account)> {
+        let index = *self.by_pubkey.get(pubkey)?;
+        self.state.account(index).map(|account| (index, account))
+    }
+
+    /// A proof of the account at `index` against the current state root.
+    pub fn proof(&self, index: AccountIndex) -> (Option<Account>, MerkleProof, Digest) {
+        (self.state.account(index), self.state.proof(index), self.state.root())
+    }
+
+    /// A block by number.
+    pub fn block(&self, number: u64) -> Result<Option<Block>, StorageError> {
+        Ok(self.store.read(|tx| tx.get::<Blocks>(&number))?.map(|Stored(block)| block))
+    }
+
+    /// A receipt by transaction id.
+    pub fn receipt(&self, id: &Digest) -> Result<Option<ReceiptRecord>, StorageError> {
+        self.store.read(|tx| tx.get::<Receipts>(&id.to_bytes()))
+    }
+
+    /// Number of pending transactions.
+    pub fn pending(&self) -> usize {
+        self.mempool.len()
+    }
+}
+
+/// Why a submission failed: refused, or not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitTxError {
+    /// Refused.
+    #[error(transparent)]
+    Refused(#[from] SubmitError),
+    /// Could not be committed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+fn persist_state(
+    tx: &mut rollup_storage::WriteTx,
+    accounts: &[(AccountIndex, Account)],
+    nodes: &[rollup_l2::NodeChange],
+) -> Result<(), StorageError> {
+    for (index, account) in accounts {
+        tx.put::<Accounts>(index, &Stored(*account))?;
+    }
+    for ((height, index), digest) in nodes {
+        let key = node_key(*height, *index);
+        match digest {
+            Some(digest) => tx.put::<TreeNodes>(&key, &StoredDigest(*digest))?,
+            None => {
+                tx.delete::<TreeNodes>(&key)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Component for SequencerComponent {
+    fn tick_interval(&self) -> Option<Duration> {
+        Some(self.settings.block_time)
+    }
+
+    fn tick(&mut self) -> Result<(), ComponentError> {
+        self.produce_block()?;
+        Ok(())
+    }
+}
