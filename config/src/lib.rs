@@ -27,5 +27,5 @@ pub use error::{ConfigIssue, LoadConfigError};
 pub use load::{load, to_toml, ConfigSources, ENV_PREFIX};
 pub use model::{
     BitcoinConfig, BitcoinNetwork, Config, DebugConfig, DevnetConfig, LogConfig, LogFormat, NodeConfig,
-    ProverConfig, Role, RolesConfig, RpcConfig, SupervisorConfig, DEFAULT_CHAIN_ID,
+    ProverConfig, Role, RolesConfig, RpcConfig, SequencerConfig, SupervisorConfig, DEFAULT_CHAIN_ID,
 };

@@ -24,6 +24,8 @@ pub struct Config {
     pub supervisor: SupervisorConfig,
     /// How the node reaches Bitcoin.
     pub bitcoin: BitcoinConfig,
+    /// The sequencer role.
+    pub sequencer: SequencerConfig,
     /// The prover role.
     pub prover: ProverConfig,
     /// The embedded Bitcoin regtest of `rollup devnet`.
@@ -40,11 +42,14 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     /// The L2 chain id. A database created for one chain id refuses to open for another.
     pub chain_id: u64,
+    /// The genesis file (JSON). Unset: the built-in development genesis for `chain_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub genesis: Option<PathBuf>,
 }
 
 impl Default for NodeConfig {
     fn default() -> Self {
-        Self { data_dir: PathBuf::from("rollup-data"), chain_id: DEFAULT_CHAIN_ID }
+        Self { data_dir: PathBuf::from("rollup-data"), chain_id: DEFAULT_CHAIN_ID, genesis: None }
     }
 }
 
@@ -242,6 +247,27 @@ pub enum BitcoinNetwork {
     /// Regtest (the default, and what `rollup devnet` runs).
     #[default]
     Regtest,
+}
+
+/// `[sequencer]`: the sequencer role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SequencerConfig {
+    /// Interval between blocks, in milliseconds (a block is sealed only when there is
+    /// something to include).
+    pub block_time_ms: u64,
+    /// Most transactions in a block.
+    pub max_block_txs: u64,
+    /// Most pending transactions per sender.
+    pub mempool_per_account: u64,
+    /// Most pending transactions in all.
+    pub mempool_total: u64,
+}
+
+impl Default for SequencerConfig {
+    fn default() -> Self {
+        Self { block_time_ms: 1_000, max_block_txs: 4_096, mempool_per_account: 64, mempool_total: 100_000 }
+    }
 }
 
 /// `[prover]`: the prover role.

@@ -8,10 +8,15 @@ use crate::error::ConfigIssue;
 use crate::model::{BitcoinNetwork, Config, Role};
 
 /// Bounds of numeric keys: `(key, value, min, max)`.
-fn ranges(config: &Config) -> [(&'static str, u64, u64, u64); 7] {
+fn ranges(config: &Config) -> [(&'static str, u64, u64, u64); 11] {
     let rpc = &config.rpc;
     let supervisor = &config.supervisor;
+    let sequencer = &config.sequencer;
     [
+        ("sequencer.block_time_ms", sequencer.block_time_ms, 10, 3_600_000),
+        ("sequencer.max_block_txs", sequencer.max_block_txs, 1, 65_536),
+        ("sequencer.mempool_per_account", sequencer.mempool_per_account, 1, 65_536),
+        ("sequencer.mempool_total", sequencer.mempool_total, 1, 10_000_000),
         ("rpc.max_body_bytes", rpc.max_body_bytes, 1024, 256 * 1024 * 1024),
         ("rpc.max_batch_len", rpc.max_batch_len, 1, 10_000),
         ("rpc.workers", rpc.workers, 1, 256),

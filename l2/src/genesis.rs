@@ -46,7 +46,36 @@ pub enum GenesisError {
     Invalid(Vec<String>),
 }
 
+/// Seed of the development genesis' fee account key.
+pub const DEVNET_FEE_SEED: &[u8] = b"rollup/devnet/fee";
+/// Seed of the development genesis' funded user key (account 2).
+pub const DEVNET_USER_SEED: &[u8] = b"rollup/devnet/user";
+/// Balance of the development user account: 1,000,000 BTC in satoshis.
+pub const DEVNET_USER_BALANCE: u64 = 100_000_000_000_000;
+
 impl Genesis {
+    /// The built-in development genesis for `chain_id`: fee account 1 and a funded user
+    /// account 2, both with publicly known keys (seeds [`DEVNET_FEE_SEED`] and
+    /// [`DEVNET_USER_SEED`]). For development networks only.
+    pub fn devnet(chain_id: u64) -> Self {
+        let key = |seed: &[u8]| crate::sig::pubkey_of(&crate::ecgfp5::SecretKey::from_seed(seed));
+        Genesis {
+            chain_id,
+            fee_account: 1,
+            accounts: vec![
+                GenesisAccount { index: 1, pubkey: key(DEVNET_FEE_SEED), balance: 0 },
+                GenesisAccount { index: 2, pubkey: key(DEVNET_USER_SEED), balance: DEVNET_USER_BALANCE },
+            ],
+        }
+    }
+
+    /// Reads, parses and validates a genesis JSON file.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, GenesisError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| GenesisError::Parse(format!("cannot read {}: {error}", path.display())))?;
+        Self::from_json(&text)
+    }
+
     /// Parses and validates a genesis JSON document.
     pub fn from_json(text: &str) -> Result<Self, GenesisError> {
         let genesis: Genesis =

@@ -9,7 +9,9 @@ mod stf;
 mod tree;
 mod types;
 
-pub use genesis::{Genesis, GenesisAccount, GenesisError};
+pub use genesis::{
+    Genesis, GenesisAccount, GenesisError, DEVNET_FEE_SEED, DEVNET_USER_BALANCE, DEVNET_USER_SEED,
+};
 pub use hash::{hash, hash_pair, Digest, Domain, F};
 pub use sig::{pubkey_of, sign, verify};
 pub use stf::{

@@ -55,6 +55,9 @@ pub(crate) fn methods(
         async move { params.none().map(|()| info) }
     });
 
+    if let Some(sequencer) = &roles.sequencer {
+        rollup_roles::sequencer::register(&mut methods, sequencer);
+    }
     methods.register("rollup_roles", move |params| {
         let (roles, health) = (roles.clone(), health.clone());
         async move {

@@ -56,7 +56,13 @@ async fn serve(config: &Config, store: &Arc<Store>, boot_started: Instant) -> an
     let mut signals = ShutdownSignals::listen()?;
     let telemetry = Telemetry::new().context("cannot register metrics")?;
     let mut runtime = Runtime::new(telemetry.clone(), restart_policy(&config.supervisor));
-    let roles = rollup_roles::start(config, store, &mut runtime);
+    let roles = match rollup_roles::start(config, store, &mut runtime) {
+        Ok(roles) => roles,
+        Err(error) => {
+            runtime.shutdown(Duration::from_millis(config.supervisor.shutdown_timeout_ms)).await;
+            return Err(error).context("cannot start the roles");
+        }
+    };
     let methods = api::methods(config, runtime.controls(), roles, telemetry.health.clone());
 
     let listen = config.rpc.listen.parse().context("rpc.listen")?;

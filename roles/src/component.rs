@@ -3,7 +3,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use rollup_actors::{Component, ComponentError, Handles, Request, Runtime, Sender};
+use rollup_l2::{Genesis, GenesisError};
+
+use crate::sequencer::{
+    MempoolLimits, QueueL1Source, SequencerComponent, SequencerSenders, SequencerSettings,
+};
 use rollup_config::{Config, Role};
 use rollup_storage::{Codec, DecodeError, Store, Table};
 
@@ -64,6 +71,13 @@ impl RoleComponent {
     }
 }
 
+impl RoleComponent {
+    /// The role's record as loaded.
+    pub fn record(&self) -> RoleRecord {
+        self.record
+    }
+}
+
 impl Component for RoleComponent {}
 
 /// Asks a role for its name and record.
@@ -85,17 +99,89 @@ impl Handles<DescribeRole> for RoleComponent {
 pub struct StartedRoles {
     /// One sender per enabled role.
     pub describe: BTreeMap<Role, Sender<DescribeRole>>,
+    /// The sequencer's senders, when it runs here.
+    pub sequencer: Option<SequencerSenders>,
+}
+
+/// Why the roles could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum StartRolesError {
+    /// The genesis file is unusable.
+    #[error(transparent)]
+    Genesis(#[from] GenesisError),
+    /// The genesis is for another chain than `node.chain_id`.
+    #[error("the genesis is for chain id {genesis}, but node.chain_id is {config}")]
+    ChainIdMismatch {
+        /// The genesis' chain id.
+        genesis: u64,
+        /// The configured chain id.
+        config: u64,
+    },
+}
+
+/// The genesis `config` names, or the built-in development genesis.
+pub fn genesis_of(config: &Config) -> Result<Genesis, GenesisError> {
+    match &config.node.genesis {
+        Some(path) => Genesis::from_file(path),
+        None => Ok(Genesis::devnet(config.node.chain_id)),
+    }
 }
 
 /// Starts one supervised actor per role enabled in `config`.
-pub fn start(config: &Config, store: &Arc<Store>, runtime: &mut Runtime) -> StartedRoles {
+pub fn start(
+    config: &Config,
+    store: &Arc<Store>,
+    runtime: &mut Runtime,
+) -> Result<StartedRoles, StartRolesError> {
     let mut started = StartedRoles::default();
     for role in config.roles.enabled() {
         let store = store.clone();
+        if role == Role::Sequencer {
+            let genesis = genesis_of(config)?;
+            if genesis.chain_id != config.node.chain_id {
+                return Err(StartRolesError::ChainIdMismatch {
+                    genesis: genesis.chain_id,
+                    config: config.node.chain_id,
+                });
+            }
+            let settings = SequencerSettings {
+                block_time: Duration::from_millis(config.sequencer.block_time_ms),
+                max_block_txs: usize::try_from(config.sequencer.max_block_txs).unwrap_or(usize::MAX),
+                limits: MempoolLimits {
+                    per_account: usize::try_from(config.sequencer.mempool_per_account).unwrap_or(usize::MAX),
+                    total: usize::try_from(config.sequencer.mempool_total).unwrap_or(usize::MAX),
+                },
+            };
+            let addr = runtime.spawn(
+                role.as_str(),
+                Box::new(move || {
+                    let record = RoleComponent::load(role, &store)?.record();
+                    let mut sequencer = SequencerComponent::load(
+                        store.clone(),
+                        &genesis,
+                        settings,
+                        Box::new(QueueL1Source::default()),
+                    )?;
+                    sequencer.set_role_record(record);
+                    Ok(sequencer)
+                }),
+            );
+            let name = role.as_str();
+            started.describe.insert(role, Sender::new(name, &addr));
+            started.sequencer = Some(SequencerSenders {
+                submit: Sender::new(name, &addr),
+                account: Sender::new(name, &addr),
+                block: Sender::new(name, &addr),
+                receipt: Sender::new(name, &addr),
+                state_root: Sender::new(name, &addr),
+                proof: Sender::new(name, &addr),
+            });
+            continue;
+        }
         let addr = runtime.spawn(role.as_str(), Box::new(move || RoleComponent::load(role, &store)));
         started.describe.insert(role, Sender::new(role.as_str(), &addr));
     }
-    started
+    Ok(started)
 }
 
 #[cfg(test)]

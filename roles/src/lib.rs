@@ -15,4 +15,6 @@
 mod component;
 pub mod sequencer;
 
-pub use component::{start, DescribeRole, RoleComponent, RoleRecord, RoleRecords, StartedRoles};
+pub use component::{
+    genesis_of, start, DescribeRole, RoleComponent, RoleRecord, RoleRecords, StartRolesError, StartedRoles,
+};

@@ -339,7 +339,7 @@ fn config_dump_prints_the_merged_configuration() {
     let sections: Vec<&str> = dumped.keys().map(String::as_str).collect();
     assert_eq!(
         sections,
-        ["bitcoin", "debug", "devnet", "log", "node", "prover", "roles", "rpc", "supervisor"]
+        ["bitcoin", "debug", "devnet", "log", "node", "prover", "roles", "rpc", "sequencer", "supervisor"]
     );
 }
 

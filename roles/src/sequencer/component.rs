@@ -107,6 +107,7 @@ pub struct SequencerComponent {
     head: BlockHeader,
     by_pubkey: HashMap<PubKey, AccountIndex>,
     l1: Box<dyn L1MessageSource>,
+    record: crate::RoleRecord,
 }
 
 impl std::fmt::Debug for SequencerComponent {
@@ -154,6 +155,7 @@ impl SequencerComponent {
             head,
             by_pubkey,
             l1,
+            record: crate::RoleRecord::default(),
         };
         sequencer.reload_mempool()?;
         tracing::info!(
@@ -375,6 +377,17 @@ impl SequencerComponent {
     /// Number of pending transactions.
     pub fn pending(&self) -> usize {
         self.mempool.len()
+    }
+
+    /// Sets the role's durable record (kept by the role runtime).
+    pub fn set_role_record(&mut self, record: crate::RoleRecord) {
+        self.record = record;
+    }
+}
+
+impl rollup_actors::Handles<crate::DescribeRole> for SequencerComponent {
+    fn handle(&mut self, _: crate::DescribeRole) -> (rollup_config::Role, crate::RoleRecord) {
+        (rollup_config::Role::Sequencer, self.record)
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod component;
 mod mempool;
+mod rpc;
 mod tables;
 
 pub use component::{
@@ -10,4 +11,8 @@ pub use component::{
     SubmitTxError,
 };
 pub use mempool::{Admitted, Mempool, MempoolLimits, PendingTx, SubmitError};
+pub use rpc::{
+    error_code, register, AccountQuery, GetAccount, GetAccountProof, GetBlock, GetReceipt, GetStateRoot,
+    SequencerSenders, SubmitTx, MALFORMED_TRANSACTION,
+};
 pub use tables::{Accounts, Blocks, L2Meta, PendingTxs, ReceiptRecord, Receipts, TreeNodes};
