@@ -4,6 +4,8 @@
 // Helpers outside #[test] functions fail the test by panicking, like the tests do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod sequencer;
+
 use std::os::unix::process::ExitStatusExt;
 
 use nix::sys::signal::Signal;
