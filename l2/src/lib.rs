@@ -13,7 +13,7 @@ pub use genesis::{
     Genesis, GenesisAccount, GenesisError, DEVNET_FEE_SEED, DEVNET_USER_BALANCE, DEVNET_USER_SEED,
 };
 pub use hash::{hash, hash_pair, Digest, Domain, F};
-pub use sig::{pubkey_of, sign, verify};
+pub use sig::{pubkey_from, pubkey_of, sign, verify};
 pub use stf::{
     chain_withdrawal, AccountStore, MemoryAccounts, Receipt, State, StfParams, TxError, WithdrawalRecord,
 };

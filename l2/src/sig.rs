@@ -15,8 +15,14 @@ pub fn verify(pubkey: &PubKey, message: &Digest, signature: &[u8]) -> bool {
 
 /// The [`PubKey`] of a secret key.
 pub fn pubkey_of(secret: &SecretKey) -> PubKey {
-    let elements = secret.public_key().to_elements();
-    PubKey(elements.map(|element| plonky2::field::types::PrimeField64::to_canonical_u64(&element)))
+    pubkey_from(&secret.public_key())
+}
+
+/// The [`PubKey`] of a public key.
+pub fn pubkey_from(public: &PublicKey) -> PubKey {
+    PubKey(
+        public.to_elements().map(|element| plonky2::field::types::PrimeField64::to_canonical_u64(&element)),
+    )
 }
 
 /// Signs `message` with `secret`; the 80-byte encoding.

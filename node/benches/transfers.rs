@@ -27,18 +27,28 @@ fn main() {
         Err(_) if benching => 3_000,
         Err(_) => 20,
     };
-    let node = NodeProcess::start(NodeOptions::profile("operator").config(
-        "[sequencer]\nblock_time_ms = 20\nmempool_per_account = 65536\n[log]\nfilter = \"warn\"\n",
-    ));
+    let node =
+        NodeProcess::start(NodeOptions::profile("operator").config(
+            "[sequencer]\nblock_time_ms = 20\nmempool_per_account = 65536\n[log]\nfilter = \"warn\"\n",
+        ));
     node.wait_ready();
     let user = SecretKey::from_seed(DEVNET_USER_SEED);
     let receiver = pubkey_of(&SecretKey::from_seed(b"bench receiver"));
     let bodies: Vec<String> = (1..=count)
         .map(|nonce| {
-            let tx = UserTx::Transfer(Transfer { from: 2, to: 1_000, to_pubkey: receiver, amount: 1, fee: 1, nonce });
+            let tx = UserTx::Transfer(Transfer {
+                from: 2,
+                to: 1_000,
+                to_pubkey: receiver,
+                amount: 1,
+                fee: 1,
+                nonce,
+            });
             let signature = sign(&user, &tx.signing_message(CHAIN_ID));
-            let hex: String = SignedTx { tx, signature }.encode().iter().map(|byte| format!("{byte:02x}")).collect();
-            json!({ "jsonrpc": "2.0", "method": "rollup_sendTransaction", "params": [hex], "id": nonce }).to_string()
+            let hex: String =
+                SignedTx { tx, signature }.encode().iter().map(|byte| format!("{byte:02x}")).collect();
+            json!({ "jsonrpc": "2.0", "method": "rollup_sendTransaction", "params": [hex], "id": nonce })
+                .to_string()
         })
         .collect();
     let agent = ureq::AgentBuilder::new().build();

@@ -53,6 +53,14 @@ enum Command {
     /// endpoints and that key. Data lives in --data-dir, so a restarted devnet
     /// continues its chain.
     Devnet(DevnetArgs),
+    /// An L2 wallet: a key file and transfers, withdrawals and queries through a node.
+    ///
+    /// Examples:
+    ///   rollup wallet new --devnet-user          # the development genesis' funded key
+    ///   rollup wallet balance
+    ///   rollup wallet send --to 10 --to-pubkey <hex> --amount 5000
+    #[command(verbatim_doc_comment)]
+    Wallet(crate::wallet::WalletArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +135,10 @@ impl Cli {
                     ExitCode::SUCCESS
                 }
                 Err(code) => code,
+            },
+            Command::Wallet(args) => match crate::wallet::run(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => fail(EXIT_FAILURE, &format!("{error:#}")),
             },
             Command::Devnet(args) => {
                 let mut sources = ConfigSources::from_process_env();

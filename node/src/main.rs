@@ -9,6 +9,7 @@ mod boot;
 mod cli;
 mod devnet;
 mod logging;
+mod wallet;
 
 use std::process::ExitCode;
 

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod sequencer;
+mod wallet;
 
 use std::os::unix::process::ExitStatusExt;
 
