@@ -34,7 +34,11 @@ fn main() {
     let mut state = State::new(MemoryAccounts::default(), AccountTree::new(MemoryTreeStore::default()));
     let started = Instant::now();
     for index in 1..=accounts {
-        let account = Account { pubkey: PubKey([rng.gen_range(0..1 << 63); 5]), balance: rng.gen_range(0..1 << 40), nonce: 0 };
+        let account = Account {
+            pubkey: PubKey([rng.gen_range(0..1 << 63); 5]),
+            balance: rng.gen_range(0..1 << 40),
+            nonce: 0,
+        };
         state.put_account(index, account);
     }
     let filled = started.elapsed();
@@ -61,5 +65,9 @@ fn main() {
         state.put_account(index, account);
     }
     let elapsed = started.elapsed();
-    println!("single-leaf updates: {:.0} per second ({:.1} µs each)", updates as f64 / elapsed.as_secs_f64(), elapsed.as_secs_f64() * 1e6 / updates as f64);
+    println!(
+        "single-leaf updates: {:.0} per second ({:.1} µs each)",
+        updates as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() * 1e6 / updates as f64
+    );
 }

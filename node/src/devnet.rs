@@ -67,7 +67,9 @@ pub(crate) async fn start(config: &mut Config) -> anyhow::Result<RunningDevnet> 
     println!("  rollup JSON-RPC:               http://{}", config.rpc.listen);
     println!("  your funded key:               {} ({balance} at {})", user.wif(), user.address());
     println!("  chain height:                  {height}");
-    println!("  L2 funded key:                 `rollup wallet new --devnet-user`, then `rollup wallet balance`");
+    println!(
+        "  L2 funded key:                 `rollup wallet new --devnet-user`, then `rollup wallet balance`"
+    );
 
     let handle = server.server.handle();
     let task = actix_rt::spawn(server.server);
