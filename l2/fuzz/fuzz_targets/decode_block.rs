@@ -1,0 +1,13 @@
+//! `Block::decode` on arbitrary bytes: never panics, and whatever decodes re-encodes to
+//! exactly the input (the encoding is canonical).
+//! The header hash of the decoded block is also computed.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rollup_l2::{Block, Encode};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(value) = Block::decode(data) else { return };
+    assert_eq!(value.encode(), data, "{value:?} decoded from bytes it does not encode to");
+    let _ = value.header.hash();
+});
