@@ -9,7 +9,7 @@ use rollup_actors::{Component, ComponentError, Handles, Request, Runtime, Sender
 use rollup_l2::{Genesis, GenesisError};
 
 use crate::sequencer::{
-    MempoolLimits, QueueL1Source, SequencerComponent, SequencerSenders, SequencerSettings,
+    Journal, MempoolLimits, QueueL1Source, SequencerComponent, SequencerSenders, SequencerSettings,
 };
 use rollup_config::{Config, Role};
 use rollup_storage::{Codec, DecodeError, Store, Table};
@@ -109,6 +109,9 @@ pub enum StartRolesError {
     /// The genesis file is unusable.
     #[error(transparent)]
     Genesis(#[from] GenesisError),
+    /// The mempool journal thread could not start.
+    #[error("cannot start the mempool journal: {0}")]
+    Journal(std::io::Error),
     /// The genesis is for another chain than `node.chain_id`.
     #[error("the genesis is for chain id {genesis}, but node.chain_id is {config}")]
     ChainIdMismatch {
@@ -152,6 +155,7 @@ pub fn start(
                     total: usize::try_from(config.sequencer.mempool_total).unwrap_or(usize::MAX),
                 },
             };
+            let store_for_journal = store.clone();
             let addr = runtime.spawn(
                 role.as_str(),
                 Box::new(move || {
@@ -170,6 +174,7 @@ pub fn start(
             started.describe.insert(role, Sender::new(name, &addr));
             started.sequencer = Some(SequencerSenders {
                 submit: Sender::new(name, &addr),
+                journal: Journal::start(store_for_journal).map_err(StartRolesError::Journal)?,
                 account: Sender::new(name, &addr),
                 block: Sender::new(name, &addr),
                 receipt: Sender::new(name, &addr),

@@ -239,16 +239,28 @@ impl SequencerComponent {
 
     /// Admits a user transaction; it is committed to the database before this returns.
     pub fn submit(&mut self, signed: SignedTx) -> Result<Digest, SubmitTxError> {
-        let mut candidate = self.mempool.clone();
-        let admitted = candidate.admit(signed.clone(), &self.state, &self.params)?;
-        self.store.write(|tx| {
-            for removed in &admitted.removed {
-                tx.delete::<PendingTxs>(&removed.to_bytes())?;
+        let admission = self.admit(signed)?;
+        admission.persist(&self.store)?;
+        self.seal_if_full();
+        Ok(admission.id)
+    }
+
+    /// Seals a block now if the mempool holds a full block, without waiting for the timer.
+    pub fn seal_if_full(&mut self) {
+        if self.mempool.len() >= self.settings.max_block_txs {
+            if let Err(error) = self.produce_block() {
+                // The timer retries; the transactions stay pending.
+                tracing::error!(target: "rollup::sequencer", %error, "cannot seal a full block");
             }
-            tx.put::<PendingTxs>(&admitted.id.to_bytes(), &Stored(signed))
-        })?;
-        self.mempool = candidate;
-        Ok(admitted.id)
+        }
+    }
+
+    /// Admits a user transaction into the in-memory mempool only. The caller must
+    /// persist the returned [`Admission`] (see [`Journal`]) before acknowledging it; a
+    /// block may include the transaction before that, which makes it durable too.
+    pub fn admit(&mut self, signed: SignedTx) -> Result<Admission, SubmitError> {
+        let admitted = self.mempool.admit(signed.clone(), &self.state, &self.params)?;
+        Ok(Admission { id: admitted.id, signed, removed: admitted.removed })
     }
 
     /// Produces a block from ready L1 messages and pending transactions, if there is
@@ -388,6 +400,68 @@ impl SequencerComponent {
 impl rollup_actors::Handles<crate::DescribeRole> for SequencerComponent {
     fn handle(&mut self, _: crate::DescribeRole) -> (rollup_config::Role, crate::RoleRecord) {
         (rollup_config::Role::Sequencer, self.record)
+    }
+}
+
+/// An admitted transaction and the mempool entries it displaced: what must be
+/// written before the admission is acknowledged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Admission {
+    /// The transaction id.
+    pub id: Digest,
+    /// The transaction.
+    pub signed: SignedTx,
+    /// Pending transactions it replaced or evicted.
+    pub removed: Vec<Digest>,
+}
+
+impl Admission {
+    fn write(&self, tx: &mut rollup_storage::WriteTx) -> Result<(), StorageError> {
+        for removed in &self.removed {
+            tx.delete::<PendingTxs>(&removed.to_bytes())?;
+        }
+        tx.put::<PendingTxs>(&self.id.to_bytes(), &Stored(self.signed.clone()))
+    }
+
+    /// Writes the admission in its own durable transaction.
+    pub fn persist(&self, store: &Store) -> Result<(), StorageError> {
+        store.write(|tx| self.write(tx))
+    }
+}
+
+/// Group commit of admissions: a writer thread commits every admission queued while
+/// the previous commit ran in one durable transaction, then answers each.
+#[derive(Clone, Debug)]
+pub struct Journal {
+    queue: std::sync::mpsc::Sender<(Admission, futures_channel::oneshot::Sender<Result<(), String>>)>,
+}
+
+impl Journal {
+    /// Starts the writer thread for `store`; it ends when the last handle is dropped.
+    pub fn start(store: Arc<Store>) -> std::io::Result<Self> {
+        let (queue, requests) =
+            std::sync::mpsc::channel::<(Admission, futures_channel::oneshot::Sender<Result<(), String>>)>();
+        std::thread::Builder::new().name("mempool-journal".to_owned()).spawn(move || {
+            while let Ok(first) = requests.recv() {
+                let mut batch = vec![first];
+                batch.extend(requests.try_iter());
+                let result = store
+                    .write(|tx| batch.iter().try_for_each(|(admission, _)| admission.write(tx)))
+                    .map_err(|error| error.to_string());
+                for (_, reply) in batch {
+                    // The caller may have gone away; nothing to tell it then.
+                    let _ = reply.send(result.clone());
+                }
+            }
+        })?;
+        Ok(Self { queue })
+    }
+
+    /// Makes `admission` durable (in a group commit) and returns once it is.
+    pub async fn persist(&self, admission: Admission) -> Result<(), String> {
+        let (reply, answer) = futures_channel::oneshot::channel();
+        self.queue.send((admission, reply)).map_err(|_| "the mempool journal has stopped".to_owned())?;
+        answer.await.map_err(|_| "the mempool journal has stopped".to_owned())?
     }
 }
 

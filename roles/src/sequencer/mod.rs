@@ -7,8 +7,8 @@ mod rpc;
 mod tables;
 
 pub use component::{
-    L1Message, L1MessageSource, LoadSequencerError, QueueL1Source, SequencerComponent, SequencerSettings,
-    SubmitTxError,
+    Admission, Journal, L1Message, L1MessageSource, LoadSequencerError, QueueL1Source, SequencerComponent,
+    SequencerSettings, SubmitTxError,
 };
 pub use mempool::{Admitted, Mempool, MempoolLimits, PendingTx, SubmitError};
 pub use rpc::{

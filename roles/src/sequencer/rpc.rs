@@ -17,19 +17,24 @@ use rollup_rpc::{Methods, Params, RpcError, INVALID_PARAMS};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::component::{SequencerComponent, SubmitTxError};
+use super::component::{Admission, Journal, SequencerComponent};
 use super::mempool::SubmitError;
 use super::tables::ReceiptRecord;
 
-/// Admit a signed transaction.
+/// Admit a signed transaction into the in-memory mempool; the caller persists the
+/// admission through the [`Journal`] before acknowledging it.
 #[derive(Debug)]
 pub struct SubmitTx(pub SignedTx);
 impl Request for SubmitTx {
-    type Response = Result<Digest, SubmitTxError>;
+    type Response = Result<Admission, SubmitError>;
 }
 impl Handles<SubmitTx> for SequencerComponent {
-    fn handle(&mut self, SubmitTx(signed): SubmitTx) -> Result<Digest, SubmitTxError> {
-        self.submit(signed)
+    fn handle(&mut self, SubmitTx(signed): SubmitTx) -> Result<Admission, SubmitError> {
+        let admission = self.admit(signed)?;
+        // A block sealed now makes the transaction durable even before the journal's
+        // write; a stale journal entry is dropped on the next load.
+        self.seal_if_full();
+        Ok(admission)
     }
 }
 
@@ -117,6 +122,8 @@ impl Handles<GetAccountProof> for SequencerComponent {
 pub struct SequencerSenders {
     /// [`SubmitTx`].
     pub submit: Sender<SubmitTx>,
+    /// Group commit of admissions.
+    pub journal: Journal,
     /// [`GetAccount`].
     pub account: Sender<GetAccount>,
     /// [`GetBlock`].
@@ -177,9 +184,9 @@ fn storage_error(error: String) -> RpcError {
 
 /// Registers the sequencer's methods.
 pub fn register(methods: &mut Methods, senders: &SequencerSenders) {
-    let submit = senders.submit.clone();
+    let (submit, journal) = (senders.submit.clone(), senders.journal.clone());
     methods.register("rollup_sendTransaction", move |params: Params| {
-        let submit = submit.clone();
+        let (submit, journal) = (submit.clone(), journal.clone());
         async move {
             let (hex,): (String,) = params.parse()?;
             let bytes = hex_to_bytes(&hex)
@@ -188,12 +195,13 @@ pub fn register(methods: &mut Methods, senders: &SequencerSenders) {
                 RpcError::new(MALFORMED_TRANSACTION, format!("malformed transaction: {error}"))
             })?;
             match submit.call(SubmitTx(signed)).await? {
-                Ok(id) => Ok(id.to_string()),
-                Err(SubmitTxError::Refused(error)) => {
-                    Err(RpcError::new(error_code(&error), error.to_string())
-                        .with_data(serde_json::to_value(&error).unwrap_or(Value::Null)))
+                Ok(admission) => {
+                    let id = admission.id;
+                    journal.persist(admission).await.map_err(RpcError::internal)?;
+                    Ok(id.to_string())
                 }
-                Err(SubmitTxError::Storage(error)) => Err(RpcError::internal(error)),
+                Err(error) => Err(RpcError::new(error_code(&error), error.to_string())
+                    .with_data(serde_json::to_value(&error).unwrap_or(Value::Null))),
             }
         }
     });

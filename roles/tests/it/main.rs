@@ -265,3 +265,18 @@ fn a_database_of_another_genesis_is_refused() {
         other => panic!("expected a genesis mismatch, got {other:?}"),
     }
 }
+
+#[test]
+fn a_full_mempool_seals_a_block_without_waiting() {
+    let (_dir, store) = store();
+    let full_at_two = SequencerSettings { max_block_txs: 2, ..settings(8, 100) };
+    let mut sequencer =
+        SequencerComponent::load(store.clone(), &genesis(), full_at_two, Box::new(QueueL1Source::default()))
+            .unwrap();
+    sequencer.submit(transfer(2, 2, 3, 10, 1, 1)).unwrap();
+    assert_eq!(sequencer.head().number, 0);
+    sequencer.submit(transfer(2, 2, 3, 10, 1, 2)).unwrap();
+    assert_eq!(sequencer.head().number, 1);
+    assert_eq!(sequencer.pending(), 0);
+    assert_eq!(sequencer.block(1).unwrap().unwrap().txs.len(), 2);
+}
