@@ -181,13 +181,7 @@ pub(crate) fn block(meta: &BlockMeta) -> Value {
 
 /// Lower-case hex of `bytes`.
 pub(crate) fn hex(bytes: impl AsRef<[u8]>) -> String {
-    use std::fmt::Write;
-    let bytes = bytes.as_ref();
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(text, "{byte:02x}");
-    }
-    text
+    bitcoin::hex::DisplayHex::to_lower_hex_string(bytes.as_ref())
 }
 
 /// Bytes of a hex string; `None` if it is not hex.

@@ -4,6 +4,7 @@
 pub mod ecgfp5;
 mod genesis;
 mod hash;
+pub mod hex;
 mod sig;
 mod stf;
 mod tree;

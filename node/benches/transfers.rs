@@ -28,7 +28,7 @@ fn call(agent: &ureq::Agent, url: &str, method: &str, params: Value) -> Value {
 fn transfer_hex(key: &SecretKey, from: u32, to: u32, to_pubkey: PubKey, amount: u64, nonce: u32) -> String {
     let tx = UserTx::Transfer(Transfer { from, to, to_pubkey, amount, fee: 1, nonce });
     let signature = sign(key, &tx.signing_message(CHAIN_ID));
-    SignedTx { tx, signature }.encode().iter().map(|byte| format!("{byte:02x}")).collect()
+    rollup_l2::hex::encode(&SignedTx { tx, signature }.encode())
 }
 
 fn wait_receipt(agent: &ureq::Agent, url: &str, id: &str) {

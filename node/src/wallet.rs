@@ -10,7 +10,7 @@ use anyhow::{anyhow, bail, Context as _};
 use clap::{Args, Subcommand};
 use rollup_l2::ecgfp5::{PublicKey, SecretKey};
 use rollup_l2::{
-    pubkey_from, pubkey_of, sign, Encode, PubKey, SignedTx, Transfer, UserTx, Withdraw, DEVNET_USER_SEED,
+    hex, pubkey_from, pubkey_of, sign, Encode, PubKey, SignedTx, Transfer, UserTx, Withdraw, DEVNET_USER_SEED,
 };
 use serde_json::{json, Value};
 
@@ -78,19 +78,9 @@ fn default_wallet() -> PathBuf {
     std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".rollup").join("wallet.key")
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 fn unhex(text: &str, what: &str) -> anyhow::Result<Vec<u8>> {
     let text = text.trim();
-    if !text.is_ascii() || text.len() % 2 != 0 {
-        bail!("{what} is not hex: {text:?}");
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).map_err(|_| anyhow!("{what} is not hex: {text:?}")))
-        .collect()
+    hex::decode(text).ok_or_else(|| anyhow!("{what} is not hex: {text:?}"))
 }
 
 fn load_key(path: &Path) -> anyhow::Result<SecretKey> {
@@ -136,7 +126,8 @@ impl Node {
 
     fn submit_and_wait(&self, key: &SecretKey, chain_id: u64, tx: UserTx) -> anyhow::Result<Value> {
         let signature = sign(key, &tx.signing_message(chain_id));
-        let id = self.call("rollup_sendTransaction", json!([hex(&SignedTx { tx, signature }.encode())]))?;
+        let id =
+            self.call("rollup_sendTransaction", json!([hex::encode(&SignedTx { tx, signature }.encode())]))?;
         let id = id.as_str().ok_or_else(|| anyhow!("malformed transaction id from the node"))?.to_owned();
         eprintln!("submitted {id}; waiting for a block");
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -186,12 +177,14 @@ pub(crate) fn run(args: WalletArgs) -> anyhow::Result<()> {
                 .with_context(|| {
                     format!("cannot create the wallet {} (it must not exist yet)", args.wallet.display())
                 })?;
-            file.write_all(hex(&key.to_bytes()).as_bytes())?;
+            file.write_all(hex::encode(&key.to_bytes()).as_bytes())?;
             file.sync_all()?;
             println!("wallet {} created", args.wallet.display());
-            println!("public key: {}", hex(&key.public_key().to_bytes()));
+            println!("public key: {}", hex::encode(&key.public_key().to_bytes()));
         }
-        WalletCommand::Address => println!("{}", hex(&load_key(&args.wallet)?.public_key().to_bytes())),
+        WalletCommand::Address => {
+            println!("{}", hex::encode(&load_key(&args.wallet)?.public_key().to_bytes()))
+        }
         WalletCommand::Balance => {
             let key = load_key(&args.wallet)?;
             let (index, balance, nonce) = node.own_account(&pubkey_of(&key))?;

@@ -262,11 +262,7 @@ impl Gfp5 {
     /// The 40-byte encoding: the five canonical coefficients, lowest degree first, each as 8
     /// little-endian bytes.
     pub fn to_bytes(&self) -> [u8; 40] {
-        let mut out = [0u8; 40];
-        for (chunk, c) in out.chunks_exact_mut(8).zip(self.raw()) {
-            chunk.copy_from_slice(&c.to_le_bytes());
-        }
-        out
+        super::words_to_le_bytes(self.raw())
     }
 
     /// Strictly decodes the 40-byte encoding of [`Gfp5::to_bytes`] (every coefficient below p).
@@ -278,13 +274,7 @@ impl Gfp5 {
                 actual: bytes.len(),
             });
         }
-        let mut c = [0u64; 5];
-        for (limb, chunk) in c.iter_mut().zip(bytes.chunks_exact(8)) {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(chunk);
-            *limb = u64::from_le_bytes(b);
-        }
-        Self::from_canonical_u64s(c)
+        Self::from_canonical_u64s(super::le_bytes_to_words(bytes))
     }
 
     /// Whether this is the zero element.

@@ -65,6 +65,26 @@ mod field;
 mod scalar;
 mod schnorr;
 
+/// Five `u64` words as 40 little-endian bytes: the layout of field elements and scalars.
+fn words_to_le_bytes(words: [u64; 5]) -> [u8; 40] {
+    let mut out = [0u8; 40];
+    for (chunk, word) in out.chunks_exact_mut(8).zip(words) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    out
+}
+
+/// The five little-endian `u64` words of 40 bytes (the caller checks the length).
+fn le_bytes_to_words(bytes: &[u8]) -> [u64; 5] {
+    let mut words = [0u64; 5];
+    for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        *word = u64::from_le_bytes(b);
+    }
+    words
+}
+
 pub use curve::Point;
 pub use error::DecodeError;
 pub use field::Gfp5;

@@ -180,11 +180,7 @@ impl Scalar {
 
     /// The canonical 40-byte little-endian encoding.
     pub fn to_bytes(&self) -> [u8; 40] {
-        let mut out = [0u8; 40];
-        for (chunk, limb) in out.chunks_exact_mut(8).zip(self.0) {
-            chunk.copy_from_slice(&limb.to_le_bytes());
-        }
-        out
+        super::words_to_le_bytes(self.0)
     }
 
     /// Strictly decodes a 40-byte little-endian encoding (the integer must be below n).
@@ -196,13 +192,7 @@ impl Scalar {
                 actual: bytes.len(),
             });
         }
-        let mut limbs = [0u64; 5];
-        for (limb, chunk) in limbs.iter_mut().zip(bytes.chunks_exact(8)) {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(chunk);
-            *limb = u64::from_le_bytes(b);
-        }
-        Self::from_limbs(limbs)
+        Self::from_limbs(super::le_bytes_to_words(bytes))
     }
 
     /// Interprets `bytes` (any length, e.g. a 64-byte hash) as a little-endian integer and

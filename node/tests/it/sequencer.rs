@@ -22,7 +22,7 @@ fn key(i: u8) -> SecretKey {
 
 fn signed(secret: &SecretKey, tx: UserTx) -> String {
     let signature = sign(secret, &tx.signing_message(CHAIN_ID));
-    SignedTx { tx, signature }.encode().iter().map(|byte| format!("{byte:02x}")).collect()
+    rollup_l2::hex::encode(&SignedTx { tx, signature }.encode())
 }
 
 fn transfer(from: u32, to: u32, to_pubkey: PubKey, amount: u64, fee: u64, nonce: u32) -> UserTx {

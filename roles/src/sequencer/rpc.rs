@@ -159,15 +159,8 @@ pub fn error_code(error: &SubmitError) -> i64 {
     }
 }
 
-fn hex_to_bytes(text: &str) -> Option<Vec<u8>> {
-    if !text.is_ascii() || text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
-}
-
 fn digest_param(text: &str) -> Result<Digest, RpcError> {
-    let bytes: [u8; 32] = hex_to_bytes(text)
+    let bytes: [u8; 32] = rollup_l2::hex::decode(text)
         .and_then(|bytes| bytes.try_into().ok())
         .ok_or_else(|| RpcError::invalid_params(format!("not a 32-byte hex id: {text}")))?;
     Digest::from_bytes(&bytes)
@@ -189,7 +182,7 @@ pub fn register(methods: &mut Methods, senders: &SequencerSenders) {
         let (submit, journal) = (submit.clone(), journal.clone());
         async move {
             let (hex,): (String,) = params.parse()?;
-            let bytes = hex_to_bytes(&hex)
+            let bytes = rollup_l2::hex::decode(&hex)
                 .ok_or_else(|| RpcError::new(MALFORMED_TRANSACTION, "malformed transaction: not hex"))?;
             let signed = SignedTx::decode(&bytes).map_err(|error| {
                 RpcError::new(MALFORMED_TRANSACTION, format!("malformed transaction: {error}"))
