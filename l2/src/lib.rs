@@ -17,10 +17,12 @@ pub use hash::{hash, hash_pair, Digest, Domain, F};
 pub use sig::{pubkey_from, pubkey_of, sign, verify};
 pub use stf::{
     chain_withdrawal, AccountStore, MemoryAccounts, Receipt, State, StfParams, TxError, WithdrawalRecord,
+    WITHDRAWAL_ELEMENTS,
 };
 pub use tree::{empty_digests, AccountTree, MemoryTreeStore, MerkleProof, NodeChange, TreeStore, TREE_DEPTH};
 pub use types::{
-    chain_tx, pack_bytes, Account, AccountIndex, Block, BlockHeader, DecodeError, Deposit, Encode, L1Anchor,
-    L1Outpoint, L2Tx, PubKey, Reader, SignedTx, Transfer, UserTx, Withdraw, ENCODING_VERSION, MAX_AMOUNT,
-    MAX_BLOCK_TXS, MAX_L1_SCRIPT_LEN, SIGNATURE_LEN,
+    chain_l1_message, chain_tx, pack_bytes, Account, AccountIndex, Block, BlockHeader, DecodeError, Deposit,
+    Encode, L1Anchor, L1Outpoint, L2Tx, PubKey, Reader, SignedTx, Transfer, UserTx, Withdraw,
+    ENCODING_VERSION, MAX_AMOUNT, MAX_BLOCK_TXS, MAX_L1_SCRIPT_LEN, SIGNATURE_LEN, SIGNED_ELEMENTS,
+    TX_ELEMENTS,
 };

@@ -236,11 +236,20 @@ impl<A: AccountStore, T: TreeStore> State<A, T> {
 
     /// Executes a deposit; on error nothing changes.
     pub fn apply_deposit(&mut self, deposit: &Deposit) -> Result<(), TxError> {
-        let mut view = View::new(&self.accounts);
-        credit(&mut view, deposit.to, &deposit.to_pubkey, deposit.amount)?;
-        let changes = Changes { accounts: view.into_changes(), withdrawal: None };
+        let changes = self.plan_deposit(deposit)?;
         self.commit(changes);
         Ok(())
+    }
+
+    /// Checks a deposit against the current state without changing it.
+    pub fn check_deposit(&self, deposit: &Deposit) -> Result<(), TxError> {
+        self.plan_deposit(deposit).map(|_| ())
+    }
+
+    fn plan_deposit(&self, deposit: &Deposit) -> Result<Changes, TxError> {
+        let mut view = View::new(&self.accounts);
+        credit(&mut view, deposit.to, &deposit.to_pubkey, deposit.amount)?;
+        Ok(Changes { accounts: view.into_changes(), withdrawal: None })
     }
 
     /// Executes one block transaction: user transactions must be valid (an invalid one
@@ -386,11 +395,20 @@ fn credit<A: AccountStore>(
     Ok(())
 }
 
-/// The next link of the withdrawal chain.
+/// Number of elements a withdrawal adds to its chain link: amount, script length and
+/// the script packed seven bytes per element, zero-padded to six.
+pub const WITHDRAWAL_ELEMENTS: usize = 8;
+
+/// The next link of the withdrawal chain: Poseidon over the previous link, the amount,
+/// the script length and the script (seven bytes per element, padded to six), always
+/// 12 elements.
 pub fn chain_withdrawal(previous: &Digest, withdrawal: &WithdrawalRecord) -> Digest {
-    let mut input: Vec<F> = previous.elements().to_vec();
-    input.push(F::from_canonical_u64(withdrawal.amount));
-    input.push(F::from_canonical_u64(withdrawal.l1_script.len() as u64));
-    input.extend(pack_bytes(&withdrawal.l1_script));
+    let mut input = [F::ZERO; 4 + WITHDRAWAL_ELEMENTS];
+    input[..4].copy_from_slice(&previous.elements());
+    input[4] = F::from_noncanonical_u64(withdrawal.amount);
+    input[5] = F::from_canonical_u64(withdrawal.l1_script.len() as u64);
+    for (slot, element) in input[6..].iter_mut().zip(pack_bytes(&withdrawal.l1_script)) {
+        *slot = element;
+    }
     hash(Domain::WithdrawalChain, &input)
 }

@@ -130,34 +130,21 @@ impl UserTx {
         }
     }
 
-    /// The message the sender signs: Poseidon over the chain id and the transaction's
-    /// fields in the signature domain. Byte strings are packed 7 bytes per element
-    /// after their length.
+    /// The message the sender signs: Poseidon, in the signature domain, over the chain
+    /// id followed by elements 1 to 18 of the transaction's [`L2Tx::to_elements`]
+    /// (kind, from, to, to_pubkey, amount, fee, nonce, l1_script length, l1_script
+    /// packed seven bytes per element): the same 19 elements for every kind.
     pub fn signing_message(&self, chain_id: u64) -> Digest {
-        let mut input = vec![F::from_noncanonical_u64(chain_id)];
-        match self {
-            UserTx::Transfer(tx) => {
-                input.push(F::from_canonical_u64(u64::from(TX_KIND_TRANSFER)));
-                input.push(F::from_canonical_u32(tx.from));
-                input.push(F::from_canonical_u32(tx.to));
-                input.extend(tx.to_pubkey.elements());
-                input.push(F::from_noncanonical_u64(tx.amount));
-                input.push(F::from_noncanonical_u64(tx.fee));
-                input.push(F::from_canonical_u32(tx.nonce));
-            }
-            UserTx::Withdraw(tx) => {
-                input.push(F::from_canonical_u64(u64::from(TX_KIND_WITHDRAW)));
-                input.push(F::from_canonical_u32(tx.from));
-                input.push(F::from_noncanonical_u64(tx.amount));
-                input.push(F::from_noncanonical_u64(tx.fee));
-                input.push(F::from_canonical_u32(tx.nonce));
-                input.push(F::from_canonical_u64(tx.l1_script.len() as u64));
-                input.extend(pack_bytes(&tx.l1_script));
-            }
-        }
+        let elements = L2Tx::User(SignedTx { tx: self.clone(), signature: Vec::new() }).to_elements();
+        let mut input = [F::ZERO; SIGNED_ELEMENTS + 1];
+        input[0] = F::from_noncanonical_u64(chain_id);
+        input[1..].copy_from_slice(&elements[1..=SIGNED_ELEMENTS]);
         hash(Domain::TxSignature, &input)
     }
 }
+
+/// How many of [`L2Tx::to_elements`] (from index 1) a user signs.
+pub const SIGNED_ELEMENTS: usize = 18;
 
 /// Bytes as field elements, seven (little-endian) per element, the last one padded with zeros.
 pub fn pack_bytes(bytes: &[u8]) -> Vec<F> {
@@ -605,13 +592,95 @@ impl L2Tx {
     }
 }
 
+/// Number of field elements of [`L2Tx::to_elements`]: every transaction has the same
+/// shape, so that a circuit slot hashes any kind alike.
+pub const TX_ELEMENTS: usize = 31;
+
+impl L2Tx {
+    /// The transaction as [`TX_ELEMENTS`] field elements: the packing that the
+    /// transaction commitment chain and the L1 message chain hash, and that the block
+    /// circuit recomputes. Layout (unused positions are zero):
+    ///
+    /// | index | user and forced | deposit |
+    /// |---|---|---|
+    /// | 0 | block kind (0 user, 2 forced) | 1 |
+    /// | 1 | transaction kind (0 transfer, 1 withdraw) | 0 |
+    /// | 2 | from | 0 |
+    /// | 3 | to (transfer) | to |
+    /// | 4..9 | to_pubkey (transfer) | to_pubkey |
+    /// | 9 | amount | amount |
+    /// | 10 | fee | 0 |
+    /// | 11 | nonce | 0 |
+    /// | 12 | l1_script length (withdraw) | vout |
+    /// | 13..19 | l1_script, 7 bytes per element (withdraw) | txid, 7 bytes per element (5) |
+    /// | 19..31 | the 80 signature bytes, 7 per element | |
+    pub fn to_elements(&self) -> [F; TX_ELEMENTS] {
+        let mut out = [F::ZERO; TX_ELEMENTS];
+        fn put_packed(out: &mut [F], bytes: &[u8]) {
+            for (slot, element) in out.iter_mut().zip(pack_bytes(bytes)) {
+                *slot = element;
+            }
+        }
+        match self {
+            L2Tx::User(signed) | L2Tx::Forced(signed) => {
+                put_packed(&mut out[19..31], &signed.signature);
+                let kind = if matches!(self, L2Tx::User(_)) { L2_KIND_USER } else { L2_KIND_FORCED };
+                out[0] = F::from_canonical_u8(kind);
+                match &signed.tx {
+                    UserTx::Transfer(tx) => {
+                        out[1] = F::from_canonical_u8(TX_KIND_TRANSFER);
+                        out[2] = F::from_canonical_u32(tx.from);
+                        out[3] = F::from_canonical_u32(tx.to);
+                        out[4..9].copy_from_slice(&tx.to_pubkey.elements());
+                        out[9] = F::from_noncanonical_u64(tx.amount);
+                        out[10] = F::from_noncanonical_u64(tx.fee);
+                        out[11] = F::from_canonical_u32(tx.nonce);
+                    }
+                    UserTx::Withdraw(tx) => {
+                        out[1] = F::from_canonical_u8(TX_KIND_WITHDRAW);
+                        out[2] = F::from_canonical_u32(tx.from);
+                        out[9] = F::from_noncanonical_u64(tx.amount);
+                        out[10] = F::from_noncanonical_u64(tx.fee);
+                        out[11] = F::from_canonical_u32(tx.nonce);
+                        out[12] = F::from_canonical_u64(tx.l1_script.len() as u64);
+                        put_packed(&mut out[13..19], &tx.l1_script);
+                    }
+                }
+            }
+            L2Tx::Deposit(deposit) => {
+                out[0] = F::from_canonical_u8(L2_KIND_DEPOSIT);
+                out[3] = F::from_canonical_u32(deposit.to);
+                out[4..9].copy_from_slice(&deposit.to_pubkey.elements());
+                out[9] = F::from_noncanonical_u64(deposit.amount);
+                out[12] = F::from_canonical_u32(deposit.l1_outpoint.vout);
+                put_packed(&mut out[13..18], &deposit.l1_outpoint.txid);
+            }
+        }
+        out
+    }
+
+    /// Whether the transaction comes from an L1 message (a deposit or a forced
+    /// transaction).
+    pub fn is_intrinsic(&self) -> bool {
+        !matches!(self, L2Tx::User(_))
+    }
+}
+
 /// The next link of a block's transaction commitment chain (starting from the zero
-/// digest): the previous link and the transaction's canonical encoding, packed seven
-/// bytes per element.
+/// digest): the previous link and the transaction's [`L2Tx::to_elements`].
 pub fn chain_tx(previous: &Digest, tx: &L2Tx) -> Digest {
     let mut input: Vec<F> = previous.elements().to_vec();
-    input.extend(pack_bytes(&tx.encode()));
+    input.extend(tx.to_elements());
     hash(Domain::TxChain, &input)
+}
+
+/// The next link of the L1 message chain (from the zero digest at genesis), over the
+/// intrinsic transactions in cursor order: the previous link and the transaction's
+/// [`L2Tx::to_elements`].
+pub fn chain_l1_message(previous: &Digest, tx: &L2Tx) -> Digest {
+    let mut input: Vec<F> = previous.elements().to_vec();
+    input.extend(tx.to_elements());
+    hash(Domain::L1MessageChain, &input)
 }
 
 impl BlockHeader {
