@@ -85,6 +85,11 @@ impl Runtime {
     /// from storage, at start and after every failure.
     ///
     /// Must be called from inside a running actix `System`.
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
+    }
+
+    /// Spawns a supervised role actor.
     pub fn spawn<C: Component>(&mut self, name: &'static str, loader: Loader<C>) -> Addr<RoleActor<C>> {
         let arbiter = Arbiter::new();
         let (policy, telemetry) = (self.policy, self.telemetry.clone());

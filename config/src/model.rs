@@ -266,7 +266,7 @@ pub struct SequencerConfig {
 
 impl Default for SequencerConfig {
     fn default() -> Self {
-        Self { block_time_ms: 1_000, max_block_txs: 4_096, mempool_per_account: 64, mempool_total: 100_000 }
+        Self { block_time_ms: 1_000, max_block_txs: 128, mempool_per_account: 64, mempool_total: 100_000 }
     }
 }
 

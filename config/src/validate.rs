@@ -102,6 +102,15 @@ fn cross_role(config: &Config) -> Vec<ConfigIssue> {
             "prover enabled but no sequencer to take jobs from: enable roles.sequencer or set prover.sequencer_rpc",
         ));
     }
+    if roles.is_enabled(Role::Prover)
+        && roles.is_enabled(Role::Sequencer)
+        && config.sequencer.max_block_txs > 128
+    {
+        issues.push(ConfigIssue::new(
+            "sequencer.max_block_txs",
+            "the prover runs here and its largest block circuit holds 128 transactions: set at most 128",
+        ));
+    }
     if roles.is_enabled(Role::Controller) && !roles.is_enabled(Role::Sequencer) {
         issues.push(ConfigIssue::new(
             "roles.controller",

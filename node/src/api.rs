@@ -55,6 +55,9 @@ pub(crate) fn methods(
         async move { params.none().map(|()| info) }
     });
 
+    if let Some(prover) = &roles.prover {
+        rollup_roles::prover::register(&mut methods, prover);
+    }
     if let Some(sequencer) = &roles.sequencer {
         rollup_roles::sequencer::register(&mut methods, sequencer);
     }

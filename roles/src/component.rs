@@ -8,6 +8,7 @@ use std::time::Duration;
 use rollup_actors::{Component, ComponentError, Handles, Request, Runtime, Sender};
 use rollup_l2::{Genesis, GenesisError};
 
+use crate::prover::{BlockSource, ProverComponent, ProverMetrics, ProverSenders};
 use crate::sequencer::{
     Journal, MempoolLimits, QueueL1Source, SequencerComponent, SequencerSenders, SequencerSettings,
 };
@@ -101,6 +102,8 @@ pub struct StartedRoles {
     pub describe: BTreeMap<Role, Sender<DescribeRole>>,
     /// The sequencer's senders, when it runs here.
     pub sequencer: Option<SequencerSenders>,
+    /// The prover's senders, when it runs here.
+    pub prover: Option<ProverSenders>,
 }
 
 /// Why the roles could not be set up.
@@ -181,6 +184,31 @@ pub fn start(
                 state_root: Sender::new(name, &addr),
                 proof: Sender::new(name, &addr),
             });
+            continue;
+        }
+        if role == Role::Prover {
+            let genesis = genesis_of(config)?;
+            let metrics = ProverMetrics::register(runtime.telemetry().metrics.registry());
+            let source = match &config.prover.sequencer_rpc {
+                Some(url) if !config.roles.is_enabled(Role::Sequencer) => BlockSource::Remote(url.clone()),
+                _ => BlockSource::Local,
+            };
+            let addr = runtime.spawn(
+                role.as_str(),
+                Box::new(move || {
+                    let record = RoleComponent::load(role, &store)?.record();
+                    Ok(ProverComponent::load(
+                        store.clone(),
+                        &genesis,
+                        source.clone(),
+                        metrics.clone(),
+                        record,
+                    )?)
+                }),
+            );
+            let name = role.as_str();
+            started.describe.insert(role, Sender::new(name, &addr));
+            started.prover = Some(ProverSenders { proof: Sender::new(name, &addr) });
             continue;
         }
         let addr = runtime.spawn(role.as_str(), Box::new(move || RoleComponent::load(role, &store)));

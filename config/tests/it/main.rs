@@ -291,6 +291,20 @@ fn cross_role_errors_say_what_is_missing() {
     // A remote sequencer satisfies the prover.
     let (_dir, path) = file("[roles]\nprover = true\n[prover]\nsequencer_rpc = \"http://10.0.0.1:8545\"\n");
     assert!(load(&with_file(&path)).unwrap().roles.prover);
+    // Blocks must fit the largest block circuit when the prover runs beside the sequencer.
+    let (_dir, path) = file("[roles]\nsequencer = true\nprover = true\n[sequencer]\nmax_block_txs = 129\n");
+    let origin = path.display().to_string();
+    assert_eq!(
+        issues(load(&with_file(&path))),
+        [issue(
+            "sequencer.max_block_txs",
+            Some("129"),
+            Some(&origin),
+            "the prover runs here and its largest block circuit holds 128 transactions: set at most 128"
+        )]
+    );
+    let (_dir, path) = file("[roles]\nsequencer = true\n[sequencer]\nmax_block_txs = 4096\n");
+    assert_eq!(load(&with_file(&path)).unwrap().sequencer.max_block_txs, 4096);
 }
 
 #[test]

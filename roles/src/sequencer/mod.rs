@@ -15,4 +15,6 @@ pub use rpc::{
     error_code, register, AccountQuery, GetAccount, GetAccountProof, GetBlock, GetReceipt, GetStateRoot,
     SequencerSenders, SubmitTx, MALFORMED_TRANSACTION,
 };
-pub use tables::{Accounts, Blocks, L2Meta, PendingTxs, ReceiptRecord, Receipts, TreeNodes};
+pub use tables::{
+    Accounts, Blocks, L2Meta, PendingTxs, ReceiptRecord, Receipts, Stored, StoredDigest, TreeNodes,
+};

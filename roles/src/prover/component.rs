@@ -1,0 +1,412 @@
+//! The prover component and its worker thread.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge, Registry};
+use rollup_actors::{Component, ComponentError};
+use rollup_circuits::block::{
+    capacity_for, execute_block, BlockCircuit, BlockParameters, Chains, CAPACITIES,
+};
+use rollup_circuits::ProofSystem;
+use rollup_l2::{
+    Account, AccountIndex, AccountTree, Block, Digest, Genesis, MemoryAccounts, MemoryTreeStore, State,
+    StfParams,
+};
+use rollup_storage::{StorageError, Store};
+
+use super::tables::{BlockProofs, ProofRecord, ProverAccounts, ProverMeta, ProverTreeNodes};
+use crate::sequencer::{Blocks, Stored, StoredDigest};
+
+type L2State = State<MemoryAccounts, MemoryTreeStore>;
+
+const NEXT_BLOCK_KEY: &str = "next_block";
+const CHAINS_KEY: &str = "chains";
+const GENESIS_KEY: &str = "genesis";
+
+/// How often the worker looks for a newly sealed block when it has nothing to do.
+const POLL: Duration = Duration::from_millis(200);
+
+/// Why the prover cannot load.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadProverError {
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The prover's state was made for another genesis.
+    #[error("the prover's state is for genesis {found}, this node runs genesis {expected}")]
+    GenesisMismatch {
+        /// The stored genesis hash.
+        found: Digest,
+        /// The configured genesis hash.
+        expected: Digest,
+    },
+    /// Stored progress that does not decode.
+    #[error("corrupt prover metadata: {0}")]
+    Corrupt(String),
+    /// The worker thread could not start.
+    #[error("cannot start the proving thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// The prover's metrics.
+#[derive(Clone, Debug)]
+pub struct ProverMetrics {
+    /// `rollup_prover_queue_blocks`: sealed blocks not proven yet.
+    pub queue: IntGauge,
+    /// `rollup_block_prove_seconds`: time to prove one block (witness, proof, check).
+    pub prove_seconds: Histogram,
+    /// `rollup_block_proofs_total`: blocks proven.
+    pub proofs: IntCounter,
+    /// `rollup_prover_next_block`: the first block without a proof.
+    pub next_block: IntGauge,
+}
+
+impl ProverMetrics {
+    /// Registers the metrics (or reuses them when a restarted role registers again).
+    pub fn register(registry: &Registry) -> Self {
+        let queue = IntGauge::new("rollup_prover_queue_blocks", "Sealed blocks not proven yet.");
+        let prove_seconds = Histogram::with_opts(
+            HistogramOpts::new("rollup_block_prove_seconds", "Time to prove one block.")
+                .buckets(vec![1.0, 2.0, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0]),
+        );
+        let proofs = IntCounter::new("rollup_block_proofs_total", "Blocks proven.");
+        let next_block = IntGauge::new("rollup_prover_next_block", "The first block without a proof.");
+        // The names and options are constants: constructing them cannot fail.
+        let (Ok(queue), Ok(prove_seconds), Ok(proofs), Ok(next_block)) =
+            (queue, prove_seconds, proofs, next_block)
+        else {
+            unreachable!("constant metric definitions are valid")
+        };
+        for metric in [
+            Box::new(queue.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(prove_seconds.clone()),
+            Box::new(proofs.clone()),
+            Box::new(next_block.clone()),
+        ] {
+            // Registering twice (a restarted role) keeps the first registration.
+            let _ = registry.register(metric);
+        }
+        Self { queue, prove_seconds, proofs, next_block }
+    }
+}
+
+/// The prover role: owns the proving thread, serves stored proofs.
+pub struct ProverComponent {
+    store: Arc<Store>,
+    record: crate::RoleRecord,
+    stop: Arc<AtomicBool>,
+    worker: Option<JoinHandle<Result<(), String>>>,
+}
+
+impl std::fmt::Debug for ProverComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProverComponent").finish_non_exhaustive()
+    }
+}
+
+impl ProverComponent {
+    /// Loads (or creates from `genesis`) the prover's state and starts its worker.
+    pub fn load(
+        store: Arc<Store>,
+        genesis: &Genesis,
+        source: BlockSource,
+        metrics: ProverMetrics,
+        record: crate::RoleRecord,
+    ) -> Result<Self, LoadProverError> {
+        let worker = Worker::load(store.clone(), genesis, source, metrics)?;
+        tracing::info!(target: "rollup::prover", next_block = worker.next_block, "prover loaded");
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("rollup-prover".to_owned())
+            .spawn(move || worker.run(&flag))
+            .map_err(LoadProverError::Thread)?;
+        Ok(Self { store, record, stop, worker: Some(handle) })
+    }
+
+    /// The stored proof of block `number`.
+    pub fn proof(&self, number: u64) -> Result<Option<ProofRecord>, StorageError> {
+        self.store.read(|tx| tx.get::<BlockProofs>(&number))
+    }
+
+    fn stop_worker(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = self.worker.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl rollup_actors::Handles<crate::DescribeRole> for ProverComponent {
+    fn handle(&mut self, _: crate::DescribeRole) -> (rollup_config::Role, crate::RoleRecord) {
+        (rollup_config::Role::Prover, self.record)
+    }
+}
+
+impl Drop for ProverComponent {
+    fn drop(&mut self) {
+        self.stop_worker();
+    }
+}
+
+impl Component for ProverComponent {
+    fn tick_interval(&self) -> Option<Duration> {
+        Some(Duration::from_secs(1))
+    }
+
+    /// A worker that stopped on its own failed: the error restarts the role, which
+    /// reloads the state from the database.
+    fn tick(&mut self) -> Result<(), ComponentError> {
+        if self.worker.as_ref().is_some_and(JoinHandle::is_finished) {
+            let outcome = self.worker.take().map(JoinHandle::join);
+            let reason = match outcome {
+                Some(Ok(Err(reason))) => reason,
+                Some(Err(_)) => "the proving thread panicked".to_owned(),
+                _ => "the proving thread stopped".to_owned(),
+            };
+            return Err(ComponentError::from(reason));
+        }
+        Ok(())
+    }
+
+    fn shutdown(&mut self) {
+        self.stop_worker();
+    }
+}
+
+/// Where the prover takes sealed blocks from.
+#[derive(Clone, Debug)]
+pub enum BlockSource {
+    /// The sequencer of this node, through the node database.
+    Local,
+    /// A sequencer in another process, through its JSON-RPC API
+    /// (`rollup_getBlockByNumber`, `rollup_getStateRoot`).
+    Remote(String),
+}
+
+impl BlockSource {
+    /// Block `number` if sealed, and the sequencer's head.
+    fn fetch(&self, store: &Store, number: u64) -> Result<(Option<Block>, Option<u64>), String> {
+        match self {
+            BlockSource::Local => store
+                .read(|tx| Ok((tx.get::<Blocks>(&number)?, tx.last::<Blocks>()?.map(|(head, _)| head))))
+                .map(|(block, head)| (block.map(|Stored(block)| block), head))
+                .map_err(|error| error.to_string()),
+            BlockSource::Remote(url) => {
+                let block: Option<Block> =
+                    rpc_call(url, "rollup_getBlockByNumber", serde_json::json!([number]))?;
+                let head: serde_json::Value = rpc_call(url, "rollup_getStateRoot", serde_json::json!([]))?;
+                Ok((block, head["block_number"].as_u64()))
+            }
+        }
+    }
+}
+
+fn rpc_call<T: serde::de::DeserializeOwned>(
+    url: &str,
+    method: &str,
+    params: serde_json::Value,
+) -> Result<T, String> {
+    let request = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let response: serde_json::Value = ureq::post(url)
+        .timeout(Duration::from_secs(30))
+        .send_json(request)
+        .map_err(|error| format!("{method} at {url}: {error}"))?
+        .into_json()
+        .map_err(|error| format!("{method} at {url}: {error}"))?;
+    if let Some(error) = response.get("error") {
+        return Err(format!("{method} at {url}: {error}"));
+    }
+    serde_json::from_value(response["result"].clone()).map_err(|error| format!("{method} at {url}: {error}"))
+}
+
+/// The proving loop's state: the L2 state at `next_block`'s pre-state.
+struct Worker {
+    store: Arc<Store>,
+    source: BlockSource,
+    params: StfParams,
+    state: L2State,
+    next_block: u64,
+    chains: Chains,
+    circuits: HashMap<usize, BlockCircuit>,
+    metrics: ProverMetrics,
+}
+
+impl Worker {
+    fn load(
+        store: Arc<Store>,
+        genesis: &Genesis,
+        source: BlockSource,
+        metrics: ProverMetrics,
+    ) -> Result<Self, LoadProverError> {
+        let expected = genesis.hash();
+        let (found, accounts, nodes, next, chains) = store.read(|tx| {
+            Ok((
+                tx.get::<ProverMeta>(&GENESIS_KEY.to_owned())?,
+                tx.range::<ProverAccounts>(.., usize::MAX)?,
+                tx.range::<ProverTreeNodes>(.., usize::MAX)?,
+                tx.get::<ProverMeta>(&NEXT_BLOCK_KEY.to_owned())?,
+                tx.get::<ProverMeta>(&CHAINS_KEY.to_owned())?,
+            ))
+        })?;
+        let worker = |state, next_block, chains| Self {
+            store: store.clone(),
+            source: source.clone(),
+            params: genesis.params(),
+            state,
+            next_block,
+            chains,
+            circuits: HashMap::new(),
+            metrics: metrics.clone(),
+        };
+        let Some(found) = found else {
+            let mut state =
+                State::new(MemoryAccounts::default(), AccountTree::new(MemoryTreeStore::default()));
+            genesis.initialize(&mut state);
+            let mut created = worker(state, 1, Chains::default());
+            created.commit(None)?;
+            return Ok(created);
+        };
+        let found = decode_digest(&found)?;
+        if found != expected {
+            return Err(LoadProverError::GenesisMismatch { found, expected });
+        }
+        let accounts: BTreeMap<AccountIndex, Account> =
+            accounts.into_iter().map(|(index, Stored(account))| (index, account)).collect();
+        let mut tree = MemoryTreeStore::default();
+        for (key, StoredDigest(digest)) in nodes {
+            let height = u8::try_from(key >> 32).unwrap_or(u8::MAX);
+            let index = u32::try_from(key & 0xffff_ffff).unwrap_or(u32::MAX);
+            rollup_l2::TreeStore::set_node(&mut tree, height, index, Some(digest));
+        }
+        tree.take_changes();
+        let state = State::new(MemoryAccounts::from_map(accounts), AccountTree::new(tree));
+        let next_block = match next.as_deref() {
+            Some(bytes) => u64::from_be_bytes(
+                bytes.try_into().map_err(|_| LoadProverError::Corrupt("next_block is not 8 bytes".into()))?,
+            ),
+            None => return Err(LoadProverError::Corrupt("next_block is missing".into())),
+        };
+        let chains = match chains.as_deref() {
+            Some(bytes) if bytes.len() == 64 => Chains {
+                l1_messages: decode_digest(&bytes[..32])?,
+                withdrawals: decode_digest(&bytes[32..])?,
+            },
+            _ => return Err(LoadProverError::Corrupt("chains are missing or not 64 bytes".into())),
+        };
+        Ok(worker(state, next_block, chains))
+    }
+
+    /// Commits the state advance, the progress and (if any) a proof, atomically.
+    fn commit(&mut self, proof: Option<(u64, ProofRecord)>) -> Result<(), StorageError> {
+        let (accounts, nodes) = {
+            let (accounts, tree) = self.state.stores_mut();
+            (accounts.take_changes(), tree.take_changes())
+        };
+        let mut chains = self.chains.l1_messages.to_bytes().to_vec();
+        chains.extend(self.chains.withdrawals.to_bytes());
+        let next_block = self.next_block;
+        self.store.write(|tx| {
+            for (index, account) in &accounts {
+                tx.put::<ProverAccounts>(index, &Stored(*account))?;
+            }
+            for ((height, index), digest) in &nodes {
+                let key = (u64::from(*height) << 32) | u64::from(*index);
+                match digest {
+                    Some(digest) => tx.put::<ProverTreeNodes>(&key, &StoredDigest(*digest))?,
+                    None => {
+                        tx.delete::<ProverTreeNodes>(&key)?;
+                    }
+                }
+            }
+            tx.put::<ProverMeta>(&NEXT_BLOCK_KEY.to_owned(), &next_block.to_be_bytes().to_vec())?;
+            tx.put::<ProverMeta>(&CHAINS_KEY.to_owned(), &chains)?;
+            if let Some((number, record)) = &proof {
+                tx.put::<BlockProofs>(number, record)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn run(mut self, stop: &AtomicBool) -> Result<(), String> {
+        while !stop.load(Ordering::Relaxed) {
+            match self.step() {
+                Ok(true) => {}
+                Ok(false) => std::thread::sleep(POLL),
+                Err(error) => {
+                    tracing::error!(target: "rollup::prover", block = self.next_block, %error, "proving stopped");
+                    return Err(error);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Proves the next block if it is sealed; `false` when there is none yet.
+    fn step(&mut self) -> Result<bool, String> {
+        let number = self.next_block;
+        let (block, head) = match self.source.fetch(&self.store, number) {
+            Ok(found) => found,
+            Err(error) => {
+                // A remote sequencer that is down is waited for, not a failure.
+                tracing::warn!(target: "rollup::prover", %error, "cannot fetch the next block");
+                return Ok(false);
+            }
+        };
+        self.metrics.next_block.set(i64::try_from(number).unwrap_or(i64::MAX));
+        self.metrics
+            .queue
+            .set(head.map_or(0, |head| i64::try_from((head + 1).saturating_sub(number)).unwrap_or(0)));
+        let Some(block) = block else { return Ok(false) };
+        let started = Instant::now();
+        let capacity = capacity_for(block.txs.len()).ok_or_else(|| {
+            format!(
+                "block {number} holds {} transactions, more than the largest circuit ({})",
+                block.txs.len(),
+                CAPACITIES[CAPACITIES.len() - 1]
+            )
+        })?;
+        let witness = execute_block(&mut self.state, &self.params, &block, &mut self.chains)
+            .map_err(|error| error.to_string())?;
+        if !self.circuits.contains_key(&capacity) {
+            tracing::info!(target: "rollup::prover", capacity, "building the block circuit");
+            let circuit = BlockCircuit::setup(BlockParameters { capacity, stf: self.params })
+                .map_err(|error| error.to_string())?;
+            self.circuits.insert(capacity, circuit);
+        }
+        let circuit = self.circuits.get(&capacity).ok_or("the circuit was just built")?;
+        let proof = circuit.prove(&witness).map_err(|error| format!("block {number}: {error}"))?;
+        circuit.verify(&witness.statement, &proof).map_err(|error| format!("block {number}: {error}"))?;
+        let seconds = started.elapsed().as_secs_f64();
+        let record = ProofRecord {
+            capacity,
+            statement: witness.statement,
+            prove_seconds: seconds,
+            proof: proof.to_bytes(),
+        };
+        self.next_block = number + 1;
+        self.commit(Some((number, record))).map_err(|error| error.to_string())?;
+        self.metrics.prove_seconds.observe(seconds);
+        self.metrics.proofs.inc();
+        tracing::info!(
+            target: "rollup::prover",
+            block = number,
+            txs = block.txs.len(),
+            capacity,
+            seconds,
+            "block proven"
+        );
+        Ok(true)
+    }
+}
+
+fn decode_digest(bytes: &[u8]) -> Result<Digest, LoadProverError> {
+    let array: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| LoadProverError::Corrupt(format!("a digest of {} bytes", bytes.len())))?;
+    Digest::from_bytes(&array).ok_or_else(|| LoadProverError::Corrupt("a non-canonical digest".into()))
+}
