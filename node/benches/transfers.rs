@@ -74,8 +74,10 @@ fn main() {
         Err(_) => 16,
     };
     let node =
-        NodeProcess::start(NodeOptions::profile("operator").config(
-            "[sequencer]\nblock_time_ms = 20\nmempool_per_account = 65536\n[log]\nfilter = \"warn\"\n",
+        // The sequencer alone, with blocks as large as before the prover capped them at
+        // 128 transactions: this measures admission and sealing, not proving.
+        NodeProcess::start(NodeOptions::default().config(
+            "[roles]\nsequencer = true\n[sequencer]\nblock_time_ms = 20\nmax_block_txs = 4096\nmempool_per_account = 65536\n[log]\nfilter = \"warn\"\n",
         ));
     node.wait_ready();
     let url = format!("{}/", node.url());

@@ -10,7 +10,9 @@ use rollup_l2::{
 use serde_json::{json, Value};
 
 const CHAIN_ID: u64 = 0x0052_4f4c;
-const FAST_BLOCKS: &str = "[sequencer]\nblock_time_ms = 20\n";
+/// The sequencer alone: these tests are about it, and a prover beside it would spend
+/// both cores proving every block they make.
+const FAST_BLOCKS: &str = "[roles]\nsequencer = true\n[sequencer]\nblock_time_ms = 20\n";
 
 fn user() -> SecretKey {
     SecretKey::from_seed(DEVNET_USER_SEED)
@@ -51,7 +53,7 @@ fn balance(node: &NodeProcess, index: u32) -> Option<u64> {
 
 #[test]
 fn transfers_withdrawals_and_rejections_through_json_rpc() {
-    let mut node = NodeProcess::start(NodeOptions::profile("operator").config(FAST_BLOCKS));
+    let mut node = NodeProcess::start(NodeOptions::default().config(FAST_BLOCKS));
     node.wait_ready();
     let user = user();
     let funded = rollup_l2::DEVNET_USER_BALANCE;

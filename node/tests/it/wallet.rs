@@ -15,8 +15,9 @@ fn wallet(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn create_fund_send_and_list() {
-    let node =
-        NodeProcess::start(NodeOptions::profile("operator").config("[sequencer]\nblock_time_ms = 20\n"));
+    let node = NodeProcess::start(
+        NodeOptions::default().config("[roles]\nsequencer = true\n[sequencer]\nblock_time_ms = 20\n"),
+    );
     node.wait_ready();
     let dir = tempfile::tempdir().unwrap();
     let alice = dir.path().join("alice.key");
