@@ -4,6 +4,8 @@
 //! `cargo bench -p rollup-circuits --bench block -- [CAPACITY ...]` (default 8 and 32;
 //! each capacity is measured in its own process so that peak memory is its own).
 
+#![allow(clippy::expect_used)] // A benchmark: any failure is fatal and reported.
+
 use std::process::Command;
 use std::time::Instant;
 

@@ -8,7 +8,7 @@ use plonky2::iop::witness::{PartialWitness, WitnessWrite};
 use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
 use plonky2::plonk::proof::ProofWithPublicInputs;
-use rollup_l2::{Account, Digest, Domain, StfParams, TREE_DEPTH, TX_ELEMENTS};
+use rollup_l2::{Digest, Domain, StfParams, TREE_DEPTH, TX_ELEMENTS};
 
 use super::witness::{BlockWitness, StepRead};
 use super::{BlockStatement, STATEMENT_LEN};
@@ -201,7 +201,7 @@ impl StepTargets {
     }
 
     fn set(&self, witness: &mut PartialWitness<F>, read: &StepRead) -> anyhow::Result<()> {
-        let account = read.account.unwrap_or(Account::default());
+        let account = read.account.unwrap_or_default();
         witness.set_bool_target(self.exists, read.account.is_some())?;
         for (target, value) in self.pubkey.iter().zip(account.pubkey.elements()) {
             witness.set_target(*target, value)?;

@@ -1,3 +1,6 @@
 //! Integration tests of the circuits crate.
 
+// Tests fail loudly on purpose.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod block;

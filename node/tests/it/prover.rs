@@ -75,3 +75,60 @@ fn a_sealed_block_is_proven_by_the_prover_role_and_the_proof_verifies() {
     ));
     assert_eq!(node.metric("rollup_block_proofs_total"), Some(1.0));
 }
+
+fn send_transfer(node: &NodeProcess, nonce: u32) {
+    let user = SecretKey::from_seed(DEVNET_USER_SEED);
+    let tx = UserTx::Transfer(Transfer {
+        from: 2,
+        to: 41,
+        to_pubkey: pubkey_of(&SecretKey::from_seed(b"resume test")),
+        amount: 1_000,
+        fee: 1,
+        nonce,
+    });
+    let signature = sign(&user, &tx.signing_message(CHAIN_ID));
+    let sent = node
+        .rpc("rollup_sendTransaction", json!([rollup_l2::hex::encode(&SignedTx { tx, signature }.encode())]));
+    assert!(sent["result"].is_string(), "{sent}");
+}
+
+fn wait_for(node: &NodeProcess, method: &str, number: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let value = node.rpc_ok(method, json!([number]));
+        if !value.is_null() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "no {method} for {number}\n{}", node.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_prover_killed_mid_proof_resumes_at_the_first_unproven_block() {
+    let config = "[roles]\nsequencer = true\nprover = true\n[sequencer]\nblock_time_ms = 20\n";
+    let mut first = NodeProcess::start(NodeOptions::default().config(config));
+    first.wait_ready();
+    send_transfer(&first, 1);
+    wait_for(&first, "rollup_getBlockProof", 1);
+    // Kill -9 as soon as block 2 is sealed: its proof is in flight.
+    send_transfer(&first, 2);
+    wait_for(&first, "rollup_getBlockByNumber", 2);
+    assert_eq!(first.rpc_ok("rollup_getBlockProof", json!([2])), Value::Null);
+    first.kill();
+    let data_dir = first.data_dir().to_owned();
+    let node = NodeProcess::start(NodeOptions::default().config(config).data_dir(&data_dir));
+    node.wait_ready();
+    let record = wait_for(&node, "rollup_getBlockProof", 2);
+    assert_eq!(record["number"], json!(2));
+    // Block 1 was not proven again: this process made exactly one proof.
+    assert_eq!(node.metric("rollup_block_proofs_total"), Some(1.0), "{}", node.log());
+    let block: Block =
+        serde_json::from_value(node.rpc_ok("rollup_getBlockByNumber", json!([2]))).expect("block 2");
+    let served: BlockStatement = serde_json::from_value(record["statement"].clone()).expect("statement");
+    assert_eq!(
+        (served.prev_state_root, served.state_root),
+        (block.header.prev_state_root, block.header.state_root)
+    );
+    assert_eq!(node.rpc_ok("rollup_getBlockProof", json!([1]))["number"], json!(1));
+}

@@ -227,6 +227,7 @@ fn rpc_call<T: serde::de::DeserializeOwned>(
 /// The proving loop's state: the L2 state at `next_block`'s pre-state.
 struct Worker {
     store: Arc<Store>,
+    genesis: Digest,
     source: BlockSource,
     params: StfParams,
     state: L2State,
@@ -255,6 +256,7 @@ impl Worker {
         })?;
         let worker = |state, next_block, chains| Self {
             store: store.clone(),
+            genesis: expected,
             source: source.clone(),
             params: genesis.params(),
             state,
@@ -310,7 +312,9 @@ impl Worker {
         let mut chains = self.chains.l1_messages.to_bytes().to_vec();
         chains.extend(self.chains.withdrawals.to_bytes());
         let next_block = self.next_block;
+        let genesis = self.genesis.to_bytes().to_vec();
         self.store.write(|tx| {
+            tx.put::<ProverMeta>(&GENESIS_KEY.to_owned(), &genesis)?;
             for (index, account) in &accounts {
                 tx.put::<ProverAccounts>(index, &Stored(*account))?;
             }
