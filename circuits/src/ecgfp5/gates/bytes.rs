@@ -1,23 +1,15 @@
 //! Bits and bytes of a 56-bit element (seven packed bytes).
 
 use anyhow::Result;
-use plonky2::field::packed::PackedField;
 use plonky2::field::types::{Field, PrimeField64};
 use plonky2::gates::gate::Gate;
-use plonky2::gates::packed_util::PackedEvaluableBase;
-use plonky2::gates::util::StridedConstraintConsumer;
-use plonky2::iop::ext_target::ExtensionTarget;
 use plonky2::iop::generator::{GeneratedValues, SimpleGenerator, WitnessGeneratorRef};
 use plonky2::iop::target::Target;
 use plonky2::iop::witness::{PartitionWitness, Witness, WitnessWrite};
-use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::CommonCircuitData;
-use plonky2::plonk::vars::{
-    EvaluationTargets, EvaluationVars, EvaluationVarsBase, EvaluationVarsBaseBatch, EvaluationVarsBasePacked,
-};
 use plonky2::util::serialization::{Buffer, IoResult, Read, Write};
 
-use super::super::algebra::{bool_constraint, Algebra, CircuitAlg, ExtAlg, PackedAlg, FE};
+use super::super::algebra::{bool_constraint, Algebra};
 use crate::{D, F};
 
 /// Splits an element into 56 bits and 7 bytes, little-endian: each bit is boolean, each byte is
@@ -94,29 +86,7 @@ impl Gate<F, D> for ByteSplitGate {
         Ok(Self)
     }
 
-    fn eval_unfiltered(&self, vars: EvaluationVars<'_, F, D>) -> Vec<FE> {
-        self.constraints(&mut ExtAlg, vars.local_wires)
-    }
-
-    fn eval_unfiltered_base_one(
-        &self,
-        _vars: EvaluationVarsBase<'_, F>,
-        _yield_constr: StridedConstraintConsumer<'_, F>,
-    ) {
-        panic!("use eval_unfiltered_base_packed instead");
-    }
-
-    fn eval_unfiltered_base_batch(&self, vars_base: EvaluationVarsBaseBatch<'_, F>) -> Vec<F> {
-        self.eval_unfiltered_base_batch_packed(vars_base)
-    }
-
-    fn eval_unfiltered_circuit(
-        &self,
-        builder: &mut CircuitBuilder<F, D>,
-        vars: EvaluationTargets<'_, D>,
-    ) -> Vec<ExtensionTarget<D>> {
-        self.constraints(&mut CircuitAlg::new(builder), vars.local_wires)
-    }
+    super::algebraic_evaluations!();
 
     fn generators(&self, row: usize, _local_constants: &[F]) -> Vec<WitnessGeneratorRef<F, D>> {
         vec![WitnessGeneratorRef::new(ByteSplitGenerator { row }.adapter())]
@@ -139,16 +109,7 @@ impl Gate<F, D> for ByteSplitGate {
     }
 }
 
-impl PackedEvaluableBase<F, D> for ByteSplitGate {
-    fn eval_unfiltered_base_packed<P: PackedField<Scalar = F>>(
-        &self,
-        vars: EvaluationVarsBasePacked<'_, P>,
-        mut yield_constr: StridedConstraintConsumer<'_, P>,
-    ) {
-        let w: Vec<P> = (0..Self::NUM_WIRES).map(|i| vars.local_wires[i]).collect();
-        yield_constr.many(self.constraints(&mut PackedAlg::<P>::new(), &w));
-    }
-}
+super::packed_evaluation!(ByteSplitGate);
 
 /// Computes a [`ByteSplitGate`] row from its element.
 #[derive(Clone, Debug)]
@@ -220,6 +181,6 @@ mod tests {
         let mut w = vec![F::ZERO; ByteSplitGate::NUM_WIRES];
         w[0] = F::from_canonical_u64(1 << 56);
         ByteSplitGate.fill(&mut w);
-        assert!(eval(&ByteSplitGate, &w).iter().any(|c| *c != FE::ZERO));
+        assert!(eval(&ByteSplitGate, &w).iter().any(|c| *c != crate::ecgfp5::algebra::FE::ZERO));
     }
 }

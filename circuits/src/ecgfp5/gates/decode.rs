@@ -1,25 +1,16 @@
 //! Decoding a public key w, proving either outcome.
 
 use anyhow::Result;
-use plonky2::field::packed::PackedField;
 use plonky2::field::types::Field;
 use plonky2::gates::gate::Gate;
-use plonky2::gates::packed_util::PackedEvaluableBase;
-use plonky2::gates::util::StridedConstraintConsumer;
-use plonky2::iop::ext_target::ExtensionTarget;
 use plonky2::iop::generator::{GeneratedValues, SimpleGenerator, WitnessGeneratorRef};
 use plonky2::iop::target::Target;
 use plonky2::iop::witness::{PartitionWitness, WitnessWrite};
-use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::CommonCircuitData;
-use plonky2::plonk::vars::{
-    EvaluationTargets, EvaluationVars, EvaluationVarsBase, EvaluationVarsBaseBatch, EvaluationVarsBasePacked,
-};
 use plonky2::util::serialization::{Buffer, IoResult, Write};
 
 use super::super::algebra::{
     bool_constraint, q_add_base_const, q_at, q_const, q_mul, q_mul_base, q_mul_sub, q_square, q_sub, Algebra,
-    CircuitAlg, ExtAlg, PackedAlg, FE,
 };
 use super::super::native::{curve_b, decode_witness, generator_coordinates, q5, NON_SQUARE};
 use super::read_q5;
@@ -158,29 +149,7 @@ impl Gate<F, D> for DecodeGate {
         Ok(Self)
     }
 
-    fn eval_unfiltered(&self, vars: EvaluationVars<'_, F, D>) -> Vec<FE> {
-        self.constraints(&mut ExtAlg, vars.local_wires)
-    }
-
-    fn eval_unfiltered_base_one(
-        &self,
-        _vars: EvaluationVarsBase<'_, F>,
-        _yield_constr: StridedConstraintConsumer<'_, F>,
-    ) {
-        panic!("use eval_unfiltered_base_packed instead");
-    }
-
-    fn eval_unfiltered_base_batch(&self, vars_base: EvaluationVarsBaseBatch<'_, F>) -> Vec<F> {
-        self.eval_unfiltered_base_batch_packed(vars_base)
-    }
-
-    fn eval_unfiltered_circuit(
-        &self,
-        builder: &mut CircuitBuilder<F, D>,
-        vars: EvaluationTargets<'_, D>,
-    ) -> Vec<ExtensionTarget<D>> {
-        self.constraints(&mut CircuitAlg::new(builder), vars.local_wires)
-    }
+    super::algebraic_evaluations!();
 
     fn generators(&self, row: usize, _local_constants: &[F]) -> Vec<WitnessGeneratorRef<F, D>> {
         vec![WitnessGeneratorRef::new(DecodeGenerator { row }.adapter())]
@@ -203,16 +172,7 @@ impl Gate<F, D> for DecodeGate {
     }
 }
 
-impl PackedEvaluableBase<F, D> for DecodeGate {
-    fn eval_unfiltered_base_packed<P: PackedField<Scalar = F>>(
-        &self,
-        vars: EvaluationVarsBasePacked<'_, P>,
-        mut yield_constr: StridedConstraintConsumer<'_, P>,
-    ) {
-        let w: Vec<P> = (0..Self::NUM_WIRES).map(|i| vars.local_wires[i]).collect();
-        yield_constr.many(self.constraints(&mut PackedAlg::<P>::new(), &w));
-    }
-}
+super::packed_evaluation!(DecodeGate);
 
 /// Computes a [`DecodeGate`] row from w.
 #[derive(Clone, Debug)]
@@ -333,7 +293,9 @@ mod tests {
         // Whatever t is, NS delta is not a square; try the natural candidates.
         for t in [Q5::ZERO, Q5::ONE, q5(core::array::from_fn(|i| wires[DecodeGate::WIRE_T + i]))] {
             wires[DecodeGate::WIRE_T..DecodeGate::WIRE_T + 5].copy_from_slice(&t.0);
-            assert!(super::super::testing::eval(&DecodeGate, &wires).iter().any(|c| *c != FE::ZERO));
+            assert!(super::super::testing::eval(&DecodeGate, &wires)
+                .iter()
+                .any(|c| *c != crate::ecgfp5::algebra::FE::ZERO));
         }
     }
 }

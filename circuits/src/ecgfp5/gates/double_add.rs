@@ -1,25 +1,17 @@
 //! Steps of the joint scalar multiplication s G + e P (MSB first, shared doublings).
 
 use anyhow::Result;
-use plonky2::field::packed::PackedField;
 use plonky2::field::types::Field;
 use plonky2::gates::gate::Gate;
-use plonky2::gates::packed_util::PackedEvaluableBase;
-use plonky2::gates::util::StridedConstraintConsumer;
-use plonky2::iop::ext_target::ExtensionTarget;
 use plonky2::iop::generator::{GeneratedValues, SimpleGenerator, WitnessGeneratorRef};
 use plonky2::iop::target::Target;
 use plonky2::iop::witness::{PartitionWitness, Witness, WitnessWrite};
-use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::{CircuitConfig, CommonCircuitData};
-use plonky2::plonk::vars::{
-    EvaluationTargets, EvaluationVars, EvaluationVarsBase, EvaluationVarsBaseBatch, EvaluationVarsBasePacked,
-};
 use plonky2::util::serialization::{Buffer, IoError, IoResult, Read, Write};
 
 use super::super::algebra::{
     add_fractions, bool_constraint, double_fractions, fraction_constraints, q_at, q_base_times_const,
-    q_mul_base, Algebra, CircuitAlg, ExtAlg, PackedAlg, FE,
+    q_mul_base, Algebra,
 };
 use super::super::native::{generator_coordinates, q5, AffinePoint};
 use crate::{D, F};
@@ -233,29 +225,7 @@ impl Gate<F, D> for DoubleAddGate {
         Ok(Self { steps, var_base })
     }
 
-    fn eval_unfiltered(&self, vars: EvaluationVars<'_, F, D>) -> Vec<FE> {
-        self.constraints(&mut ExtAlg, vars.local_wires)
-    }
-
-    fn eval_unfiltered_base_one(
-        &self,
-        _vars: EvaluationVarsBase<'_, F>,
-        _yield_constr: StridedConstraintConsumer<'_, F>,
-    ) {
-        panic!("use eval_unfiltered_base_packed instead");
-    }
-
-    fn eval_unfiltered_base_batch(&self, vars_base: EvaluationVarsBaseBatch<'_, F>) -> Vec<F> {
-        self.eval_unfiltered_base_batch_packed(vars_base)
-    }
-
-    fn eval_unfiltered_circuit(
-        &self,
-        builder: &mut CircuitBuilder<F, D>,
-        vars: EvaluationTargets<'_, D>,
-    ) -> Vec<ExtensionTarget<D>> {
-        self.constraints(&mut CircuitAlg::new(builder), vars.local_wires)
-    }
+    super::algebraic_evaluations!();
 
     fn generators(&self, row: usize, _local_constants: &[F]) -> Vec<WitnessGeneratorRef<F, D>> {
         vec![WitnessGeneratorRef::new(DoubleAddGenerator { row, gate: *self }.adapter())]
@@ -278,16 +248,7 @@ impl Gate<F, D> for DoubleAddGate {
     }
 }
 
-impl PackedEvaluableBase<F, D> for DoubleAddGate {
-    fn eval_unfiltered_base_packed<P: PackedField<Scalar = F>>(
-        &self,
-        vars: EvaluationVarsBasePacked<'_, P>,
-        mut yield_constr: StridedConstraintConsumer<'_, P>,
-    ) {
-        let w: Vec<P> = (0..self.num_wires_inner()).map(|i| vars.local_wires[i]).collect();
-        yield_constr.many(self.constraints(&mut PackedAlg::<P>::new(), &w));
-    }
-}
+super::packed_evaluation!(DoubleAddGate);
 
 /// Computes a [`DoubleAddGate`] row from its accumulator, point and bits.
 #[derive(Clone, Debug)]

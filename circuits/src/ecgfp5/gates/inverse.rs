@@ -1,23 +1,15 @@
 //! The inverse of a GF(p^5) element with an is-zero bit.
 
 use anyhow::Result;
-use plonky2::field::packed::PackedField;
 use plonky2::field::types::Field;
 use plonky2::gates::gate::Gate;
-use plonky2::gates::packed_util::PackedEvaluableBase;
-use plonky2::gates::util::StridedConstraintConsumer;
-use plonky2::iop::ext_target::ExtensionTarget;
 use plonky2::iop::generator::{GeneratedValues, SimpleGenerator, WitnessGeneratorRef};
 use plonky2::iop::target::Target;
 use plonky2::iop::witness::{PartitionWitness, WitnessWrite};
-use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::CommonCircuitData;
-use plonky2::plonk::vars::{
-    EvaluationTargets, EvaluationVars, EvaluationVarsBase, EvaluationVarsBaseBatch, EvaluationVarsBasePacked,
-};
 use plonky2::util::serialization::{Buffer, IoResult, Read, Write};
 
-use super::super::algebra::{bool_constraint, q_at, q_mul_sub, Algebra, CircuitAlg, ExtAlg, PackedAlg, FE};
+use super::super::algebra::{bool_constraint, q_at, q_mul_sub, Algebra};
 use super::super::native::{inverse_or_zero, q5, Q5};
 use super::read_q5;
 use crate::{D, F};
@@ -77,29 +69,7 @@ impl Gate<F, D> for InverseGate {
         Ok(Self)
     }
 
-    fn eval_unfiltered(&self, vars: EvaluationVars<'_, F, D>) -> Vec<FE> {
-        self.constraints(&mut ExtAlg, vars.local_wires)
-    }
-
-    fn eval_unfiltered_base_one(
-        &self,
-        _vars: EvaluationVarsBase<'_, F>,
-        _yield_constr: StridedConstraintConsumer<'_, F>,
-    ) {
-        panic!("use eval_unfiltered_base_packed instead");
-    }
-
-    fn eval_unfiltered_base_batch(&self, vars_base: EvaluationVarsBaseBatch<'_, F>) -> Vec<F> {
-        self.eval_unfiltered_base_batch_packed(vars_base)
-    }
-
-    fn eval_unfiltered_circuit(
-        &self,
-        builder: &mut CircuitBuilder<F, D>,
-        vars: EvaluationTargets<'_, D>,
-    ) -> Vec<ExtensionTarget<D>> {
-        self.constraints(&mut CircuitAlg::new(builder), vars.local_wires)
-    }
+    super::algebraic_evaluations!();
 
     fn generators(&self, row: usize, _local_constants: &[F]) -> Vec<WitnessGeneratorRef<F, D>> {
         vec![WitnessGeneratorRef::new(InverseGenerator { row }.adapter())]
@@ -122,16 +92,7 @@ impl Gate<F, D> for InverseGate {
     }
 }
 
-impl PackedEvaluableBase<F, D> for InverseGate {
-    fn eval_unfiltered_base_packed<P: PackedField<Scalar = F>>(
-        &self,
-        vars: EvaluationVarsBasePacked<'_, P>,
-        mut yield_constr: StridedConstraintConsumer<'_, P>,
-    ) {
-        let w: Vec<P> = (0..Self::NUM_WIRES).map(|i| vars.local_wires[i]).collect();
-        yield_constr.many(self.constraints(&mut PackedAlg::<P>::new(), &w));
-    }
-}
+super::packed_evaluation!(InverseGate);
 
 /// Computes an [`InverseGate`] row from a.
 #[derive(Clone, Debug)]

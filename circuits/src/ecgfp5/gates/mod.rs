@@ -10,6 +10,67 @@
 //! Every gate writes its constraints once over a generic ring abstraction, so the
 //! prover's, the verifier's and the recursive circuit's evaluations agree by construction.
 
+/// The evaluation methods of a `Gate` whose constraints are one method
+/// `constraints<A: Algebra>(&self, a: &mut A, wires: &[A::V]) -> Vec<A::V>`: the
+/// verifier's (extension field), the recursive circuit's and, through
+/// [`packed_evaluation`], the prover's (packed base field) all call it.
+macro_rules! algebraic_evaluations {
+    () => {
+        fn eval_unfiltered(
+            &self,
+            vars: plonky2::plonk::vars::EvaluationVars<'_, crate::F, { crate::D }>,
+        ) -> Vec<crate::ecgfp5::algebra::FE> {
+            self.constraints(&mut crate::ecgfp5::algebra::ExtAlg, vars.local_wires)
+        }
+
+        fn eval_unfiltered_base_one(
+            &self,
+            _vars: plonky2::plonk::vars::EvaluationVarsBase<'_, crate::F>,
+            _yield_constr: plonky2::gates::util::StridedConstraintConsumer<'_, crate::F>,
+        ) {
+            panic!("use eval_unfiltered_base_packed instead");
+        }
+
+        fn eval_unfiltered_base_batch(
+            &self,
+            vars_base: plonky2::plonk::vars::EvaluationVarsBaseBatch<'_, crate::F>,
+        ) -> Vec<crate::F> {
+            plonky2::gates::packed_util::PackedEvaluableBase::eval_unfiltered_base_batch_packed(
+                self, vars_base,
+            )
+        }
+
+        fn eval_unfiltered_circuit(
+            &self,
+            builder: &mut plonky2::plonk::circuit_builder::CircuitBuilder<crate::F, { crate::D }>,
+            vars: plonky2::plonk::vars::EvaluationTargets<'_, { crate::D }>,
+        ) -> Vec<plonky2::iop::ext_target::ExtensionTarget<{ crate::D }>> {
+            self.constraints(&mut crate::ecgfp5::algebra::CircuitAlg::new(builder), vars.local_wires)
+        }
+    };
+}
+
+/// The prover's packed evaluation of a gate written with [`algebraic_evaluations`].
+macro_rules! packed_evaluation {
+    ($gate:ty) => {
+        impl plonky2::gates::packed_util::PackedEvaluableBase<crate::F, { crate::D }> for $gate {
+            fn eval_unfiltered_base_packed<P: plonky2::field::packed::PackedField<Scalar = crate::F>>(
+                &self,
+                vars: plonky2::plonk::vars::EvaluationVarsBasePacked<'_, P>,
+                mut yield_constr: plonky2::gates::util::StridedConstraintConsumer<'_, P>,
+            ) {
+                let count = plonky2::gates::gate::Gate::<crate::F, { crate::D }>::num_wires(self);
+                let wires: Vec<P> = (0..count).map(|i| vars.local_wires[i]).collect();
+                yield_constr
+                    .many(self.constraints(&mut crate::ecgfp5::algebra::PackedAlg::<P>::new(), &wires));
+            }
+        }
+    };
+}
+
+use algebraic_evaluations;
+use packed_evaluation;
+
 mod bytes;
 mod decode;
 mod double_add;
