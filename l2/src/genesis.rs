@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::batch::BatchRules;
+use crate::code_control::CodeControlGroup;
 use crate::hash::{hash, Digest, Domain, F};
 use crate::stf::{AccountStore, State, StfParams};
 use crate::tree::TreeStore;
@@ -21,6 +23,14 @@ pub struct Genesis {
     pub fee_account: AccountIndex,
     /// Initial accounts (nonce 0).
     pub accounts: Vec<GenesisAccount>,
+    /// How batches are cut (defaults when absent).
+    #[serde(default)]
+    pub batch: BatchRules,
+    /// The CodeControlGroup: the block circuits allowed per block range. Absent on a
+    /// development chain: the prover then registers the circuits of the running
+    /// binary for every block and logs the registry's root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_control: Option<CodeControlGroup>,
 }
 
 /// An initial account.
@@ -66,6 +76,8 @@ impl Genesis {
                 GenesisAccount { index: 1, pubkey: key(DEVNET_FEE_SEED), balance: 0 },
                 GenesisAccount { index: 2, pubkey: key(DEVNET_USER_SEED), balance: DEVNET_USER_BALANCE },
             ],
+            batch: BatchRules::default(),
+            code_control: None,
         }
     }
 
@@ -105,6 +117,10 @@ impl Genesis {
                 problems.push(format!("account {} public key is not canonical", account.index));
             }
         }
+        problems.extend(self.batch.problems());
+        if let Some(Err(error)) = self.code_control.as_ref().map(CodeControlGroup::check) {
+            problems.push(error.to_string());
+        }
         if !seen.contains(&self.fee_account) {
             problems.push(format!("fee account {} is not among the accounts", self.fee_account));
         }
@@ -133,6 +149,16 @@ impl Genesis {
             input.push(F::from_canonical_u32(account.index));
             input.extend(account.pubkey.elements());
             input.push(F::from_noncanonical_u64(account.balance));
+        }
+        input.push(F::from_canonical_u32(self.batch.max_blocks));
+        input.push(F::from_canonical_u32(self.batch.max_blob_bytes));
+        input.push(F::from_noncanonical_u64(self.batch.max_age_ms));
+        match &self.code_control {
+            Some(group) => {
+                input.push(F::ONE);
+                input.extend(group.root().elements());
+            }
+            None => input.push(F::ZERO),
         }
         hash(Domain::Genesis, &input)
     }

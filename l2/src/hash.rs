@@ -87,6 +87,10 @@ pub enum Domain {
     Genesis = 8,
     /// The id of an intrinsic transaction.
     TxId = 9,
+    /// One link of a batch's chain of block transaction commitments.
+    BatchTxChain = 10,
+    /// A CodeControlGroup entry: a circuit digest, its class and block range.
+    CodeControlEntry = 11,
 }
 
 /// Poseidon of `input` in `domain`: the tag and the length in the capacity, then the

@@ -1,6 +1,8 @@
 //! The rollup's L2 (in progress): EcGFp5 Schnorr signatures, domain-separated Poseidon
 //! hashing, the account tree, types and encodings and the state transition function.
 
+mod batch;
+mod code_control;
 pub mod ecgfp5;
 mod genesis;
 mod hash;
@@ -10,6 +12,11 @@ mod stf;
 mod tree;
 mod types;
 
+pub use batch::BatchRules;
+pub use code_control::{
+    verify_code_entry, CodeControlError, CodeControlGroup, CodeEntry, BLOCK_NUMBER_BITS, CODE_CONTROL_DEPTH,
+    LAST_BLOCK_NUMBER, MAX_CODE_ENTRIES,
+};
 pub use genesis::{
     Genesis, GenesisAccount, GenesisError, DEVNET_FEE_SEED, DEVNET_USER_BALANCE, DEVNET_USER_SEED,
 };
@@ -21,8 +28,8 @@ pub use stf::{
 };
 pub use tree::{empty_digests, AccountTree, MemoryTreeStore, MerkleProof, NodeChange, TreeStore, TREE_DEPTH};
 pub use types::{
-    chain_l1_message, chain_tx, pack_bytes, Account, AccountIndex, Block, BlockHeader, DecodeError, Deposit,
-    Encode, L1Anchor, L1Outpoint, L2Tx, PubKey, Reader, SignedTx, Transfer, UserTx, Withdraw,
-    ENCODING_VERSION, MAX_AMOUNT, MAX_BLOCK_TXS, MAX_L1_SCRIPT_LEN, SIGNATURE_LEN, SIGNED_ELEMENTS,
+    chain_batch_tx, chain_l1_message, chain_tx, pack_bytes, Account, AccountIndex, Block, BlockHeader,
+    DecodeError, Deposit, Encode, L1Anchor, L1Outpoint, L2Tx, PubKey, Reader, SignedTx, Transfer, UserTx,
+    Withdraw, ENCODING_VERSION, MAX_AMOUNT, MAX_BLOCK_TXS, MAX_L1_SCRIPT_LEN, SIGNATURE_LEN, SIGNED_ELEMENTS,
     TX_ELEMENTS,
 };

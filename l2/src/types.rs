@@ -683,6 +683,17 @@ pub fn chain_l1_message(previous: &Digest, tx: &L2Tx) -> Digest {
     hash(Domain::L1MessageChain, &input)
 }
 
+/// The next link of a batch's transaction chain (from the zero digest at the
+/// batch's first block): the previous link, the block number and the block's
+/// `tx_commitment`. Stage 2 computes it from the block proofs; the DA proof (later)
+/// recomputes it from the batch blob.
+pub fn chain_batch_tx(previous: &Digest, number: u64, tx_commitment: &Digest) -> Digest {
+    let mut input: Vec<F> = previous.elements().to_vec();
+    input.push(F::from_noncanonical_u64(number));
+    input.extend(tx_commitment.elements());
+    hash(Domain::BatchTxChain, &input)
+}
+
 impl BlockHeader {
     /// The header's hash: Poseidon over its fields in the block-header domain.
     pub fn hash(&self) -> Digest {

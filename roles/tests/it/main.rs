@@ -32,6 +32,8 @@ fn genesis() -> Genesis {
             GenesisAccount { index: 1, pubkey: pubkey_of(&key(1)), balance: 0 },
             GenesisAccount { index: 2, pubkey: pubkey_of(&key(2)), balance: 10_000 },
         ],
+        batch: rollup_l2::BatchRules::default(),
+        code_control: None,
     }
 }
 

@@ -153,6 +153,8 @@ fn main() {
             GenesisAccount { index: 1, pubkey: alice, balance: 1_000_000 },
             GenesisAccount { index: 2, pubkey: bob, balance: MAX_AMOUNT },
         ],
+        batch: rollup_l2::BatchRules::default(),
+        code_control: None,
     };
     let pretty = serde_json::to_string_pretty(&genesis).expect("genesis serializes");
     out.put("genesis_json", "two-accounts", pretty.as_bytes());
