@@ -12,7 +12,7 @@ mod stf;
 mod tree;
 mod types;
 
-pub use batch::BatchRules;
+pub use batch::{BatchCutter, BatchRules, BatchSpan, CutError};
 pub use code_control::{
     verify_code_entry, CodeControlError, CodeControlGroup, CodeEntry, BLOCK_NUMBER_BITS, CODE_CONTROL_DEPTH,
     LAST_BLOCK_NUMBER, MAX_CODE_ENTRIES,

@@ -58,6 +58,9 @@ pub(crate) fn methods(
     if let Some(prover) = &roles.prover {
         rollup_roles::prover::register(&mut methods, prover);
     }
+    if let Some(controller) = &roles.controller {
+        rollup_roles::controller::register(&mut methods, controller);
+    }
     if let Some(sequencer) = &roles.sequencer {
         rollup_roles::sequencer::register(&mut methods, sequencer);
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use rollup_actors::{Component, ComponentError, Handles, Request, Runtime, Sender};
 use rollup_l2::{Genesis, GenesisError};
 
+use crate::controller::{ControllerComponent, ControllerMetrics, ControllerSenders};
 use crate::prover::{BlockSource, ProverComponent, ProverMetrics, ProverSenders};
 use crate::sequencer::{
     Journal, MempoolLimits, QueueL1Source, SequencerComponent, SequencerSenders, SequencerSettings,
@@ -104,6 +105,8 @@ pub struct StartedRoles {
     pub sequencer: Option<SequencerSenders>,
     /// The prover's senders, when it runs here.
     pub prover: Option<ProverSenders>,
+    /// The controller's senders, when it runs here.
+    pub controller: Option<ControllerSenders>,
 }
 
 /// Why the roles could not be set up.
@@ -209,6 +212,22 @@ pub fn start(
             let name = role.as_str();
             started.describe.insert(role, Sender::new(name, &addr));
             started.prover = Some(ProverSenders { proof: Sender::new(name, &addr) });
+            continue;
+        }
+        if role == Role::Controller {
+            let genesis = genesis_of(config)?;
+            let metrics = ControllerMetrics::register(runtime.telemetry().metrics.registry());
+            let addr = runtime.spawn(
+                role.as_str(),
+                Box::new(move || {
+                    let record = RoleComponent::load(role, &store)?.record();
+                    Ok(ControllerComponent::load(store.clone(), &genesis, metrics.clone(), record)?)
+                }),
+            );
+            let name = role.as_str();
+            started.describe.insert(role, Sender::new(name, &addr));
+            started.controller =
+                Some(ControllerSenders { batch: Sender::new(name, &addr), count: Sender::new(name, &addr) });
             continue;
         }
         let addr = runtime.spawn(role.as_str(), Box::new(move || RoleComponent::load(role, &store)));

@@ -13,6 +13,7 @@
 //! start, restart-from-storage and shutdown path the real roles will use.
 
 mod component;
+pub mod controller;
 pub mod prover;
 pub mod sequencer;
 

@@ -6,8 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rollup_actors::{Component, ComponentError};
 use rollup_l2::{
-    chain_tx, Account, AccountIndex, AccountTree, Block, BlockHeader, Digest, Genesis, L1Anchor, L2Tx,
-    MemoryAccounts, MemoryTreeStore, MerkleProof, PubKey, Receipt, SignedTx, State, StfParams, TreeStore,
+    chain_tx, Account, AccountIndex, AccountTree, BatchCutter, BatchSpan, Block, BlockHeader, Digest,
+    Genesis, L1Anchor, L2Tx, MemoryAccounts, MemoryTreeStore, MerkleProof, PubKey, Receipt, SignedTx, State,
+    StfParams, TreeStore,
 };
 use rollup_storage::{StorageError, Store};
 
@@ -93,6 +94,9 @@ pub enum LoadSequencerError {
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The open batch cannot be rebuilt from the stored blocks.
+    #[error("cannot rebuild the open batch: {0}")]
+    OpenBatch(#[from] crate::controller::LoadControllerError),
 }
 
 type L2State = State<MemoryAccounts, MemoryTreeStore>;
@@ -108,6 +112,9 @@ pub struct SequencerComponent {
     by_pubkey: HashMap<PubKey, AccountIndex>,
     l1: Box<dyn L1MessageSource>,
     record: crate::RoleRecord,
+    /// The batch cutter over the sealed blocks, to know the open batch (not stored:
+    /// rebuilt on load from the blocks after the last stored batch).
+    batches: BatchCutter,
 }
 
 impl std::fmt::Debug for SequencerComponent {
@@ -146,6 +153,8 @@ impl SequencerComponent {
         };
         let by_pubkey =
             state.stores().0.all().iter().map(|(index, account)| (account.pubkey, *index)).collect();
+        let mut batches = crate::controller::resume(&store, genesis.batch)?;
+        crate::controller::feed_stored_blocks(&store, &mut batches)?;
         let mut sequencer = Self {
             store,
             params,
@@ -156,6 +165,7 @@ impl SequencerComponent {
             by_pubkey,
             l1,
             record: crate::RoleRecord::default(),
+            batches,
         };
         sequencer.reload_mempool()?;
         tracing::info!(
@@ -267,11 +277,40 @@ impl SequencerComponent {
     /// anything to include; the block, the state change, the receipts and the mempool
     /// removals are committed together.
     pub fn produce_block(&mut self) -> Result<Option<BlockHeader>, StorageError> {
+        self.seal(now_ms(), false)
+    }
+
+    /// The empty-block rule: when the newest sealed block is in an open batch whose
+    /// first block's timestamp is at least the genesis `batch.max_age_ms` before
+    /// `now_ms`, seals a block now, even an empty one (timestamped `now_ms`, or the
+    /// head's timestamp if later), which closes the batch by the age rule. Without it
+    /// a batch would stay open for as long as no transaction arrives.
+    pub fn close_overdue_batch(&mut self, now_ms: u64) -> Result<Option<BlockHeader>, StorageError> {
+        let Some(open) = self.batches.open() else { return Ok(None) };
+        if now_ms.saturating_sub(open.first_timestamp_ms) < self.batches.rules().max_age_ms {
+            return Ok(None);
+        }
+        tracing::info!(
+            target: "rollup::sequencer",
+            batch = open.number,
+            first_block = open.first_block,
+            "the open batch is overdue: sealing a block to close it"
+        );
+        self.seal(now_ms, true)
+    }
+
+    /// The open batch (by the genesis cutting rules), if the newest blocks are in one.
+    pub fn open_batch(&self) -> Option<&BatchSpan> {
+        self.batches.open()
+    }
+
+    /// Seals a block at `now_ms`; an empty block only when `allow_empty`.
+    fn seal(&mut self, now_ms: u64, allow_empty: bool) -> Result<Option<BlockHeader>, StorageError> {
         let cursor = self.head.l1_cursor_after;
         let messages = self.l1.ready(cursor, self.settings.max_block_txs);
         let room = self.settings.max_block_txs.saturating_sub(messages.len());
         let pending = self.mempool.select(room);
-        if messages.is_empty() && pending.is_empty() {
+        if messages.is_empty() && pending.is_empty() && !allow_empty {
             return Ok(None);
         }
         let prev_state_root = self.state.root();
@@ -308,7 +347,7 @@ impl SequencerComponent {
         let header = BlockHeader {
             number: self.head.number + 1,
             parent_hash: self.head.hash(),
-            timestamp_ms: now_ms().max(self.head.timestamp_ms),
+            timestamp_ms: now_ms.max(self.head.timestamp_ms),
             prev_state_root,
             state_root: self.state.root(),
             tx_commitment,
@@ -345,6 +384,11 @@ impl SequencerComponent {
             self.by_pubkey.insert(account.pubkey, *index);
         }
         self.head = header.clone();
+        if let Err(error) = self.batches.push(&block) {
+            // Blocks are sealed here one after the other: this cannot happen. If it
+            // did, the empty-block rule would stop until the next load.
+            tracing::error!(target: "rollup::sequencer", %error, "cannot follow the open batch");
+        }
         tracing::info!(
             target: "rollup::sequencer",
             number = header.number,
@@ -502,7 +546,82 @@ impl Component for SequencerComponent {
     }
 
     fn tick(&mut self) -> Result<(), ComponentError> {
-        self.produce_block()?;
+        if self.produce_block()?.is_none() {
+            self.close_overdue_batch(now_ms())?;
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use rollup_l2::BatchRules;
+
+    use super::*;
+
+    const MAX_AGE_MS: u64 = 500;
+
+    fn load(store: &Arc<Store>) -> SequencerComponent {
+        let genesis = Genesis {
+            batch: BatchRules { max_blocks: 16, max_blob_bytes: 390_000, max_age_ms: MAX_AGE_MS },
+            ..Genesis::devnet(7)
+        };
+        let settings = SequencerSettings {
+            block_time: Duration::from_millis(10),
+            max_block_txs: 8,
+            limits: MempoolLimits { per_account: 8, total: 64 },
+        };
+        SequencerComponent::load(store.clone(), &genesis, settings, Box::new(QueueL1Source::default()))
+            .unwrap()
+    }
+
+    #[test]
+    fn an_overdue_open_batch_is_closed_by_an_empty_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path(), 7).unwrap());
+        let mut sequencer = load(&store);
+        // Nothing sealed yet: no open batch, no block however late.
+        assert_eq!(sequencer.open_batch(), None);
+        assert_eq!(sequencer.close_overdue_batch(u64::MAX).unwrap(), None);
+        assert_eq!(sequencer.produce_block().unwrap(), None, "no empty block without the rule");
+        // Block 1 (empty here, as the rule makes them) opens batch 0 at 1,000 ms.
+        let one = sequencer.seal(1_000, true).unwrap().unwrap();
+        assert_eq!(sequencer.open_batch().map(|open| (open.number, open.first_block)), Some((0, 1)));
+        assert_eq!(sequencer.close_overdue_batch(1_000 + MAX_AGE_MS - 1).unwrap(), None);
+        let two = sequencer.close_overdue_batch(1_000 + MAX_AGE_MS).unwrap().unwrap();
+        let sealed = sequencer.block(2).unwrap().unwrap();
+        assert_eq!(sealed.txs, vec![]);
+        assert_eq!(
+            two,
+            BlockHeader {
+                number: 2,
+                parent_hash: one.hash(),
+                timestamp_ms: 1_000 + MAX_AGE_MS,
+                prev_state_root: one.state_root,
+                state_root: one.state_root,
+                tx_commitment: Digest::ZERO,
+                l1_cursor_before: 0,
+                l1_cursor_after: 0,
+                l1_anchor: L1Anchor::default(),
+            }
+        );
+        assert_eq!(sealed.header, two);
+        // The empty block closed batch 0 by age: nothing more to close.
+        assert_eq!(sequencer.open_batch(), None);
+        assert_eq!(sequencer.close_overdue_batch(u64::MAX).unwrap(), None);
+        assert_eq!(sequencer.head().number, 2);
+
+        // Reloaded, the sequencer rebuilds the open batch from the stored blocks.
+        sequencer.seal(5_000, true).unwrap().unwrap();
+        drop(sequencer);
+        let mut sequencer = load(&store);
+        assert_eq!(
+            sequencer.open_batch().map(|open| (open.number, open.first_block, open.first_timestamp_ms)),
+            Some((1, 3, 5_000))
+        );
+        assert_eq!(sequencer.close_overdue_batch(5_000 + MAX_AGE_MS).unwrap().map(|h| h.number), Some(4));
+        assert_eq!(sequencer.open_batch(), None);
     }
 }
