@@ -8,7 +8,12 @@
 //! Schnorr verification, with custom gates) and [`gadgets`] (domain-separated
 //! Poseidon, Merkle paths, range checks). Every stage sits behind the small
 //! [`ProofSystem`] trait, so that a backend can change without touching its callers.
+//!
+//! Stages 2 and 3 live in [`batch`]: aggregation of a batch's block proofs in a
+//! binary tree, and cyclic recursion that chains batch proofs from genesis, with
+//! every block circuit checked against the CodeControlGroup.
 
+pub mod batch;
 pub mod block;
 pub mod ecgfp5;
 pub mod gadgets;

@@ -53,3 +53,12 @@ pub trait ProofSystem {
     /// Checks that `proof` verifies and establishes exactly `statement`.
     fn verify(&self, statement: &Self::Statement, proof: &Self::Proof) -> Result<(), ProofSystemError>;
 }
+
+/// The message of a caught panic (plonky2 asserts where it could return errors).
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "the prover panicked".to_string())
+}

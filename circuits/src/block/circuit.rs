@@ -560,7 +560,7 @@ impl ProofSystem for BlockCircuit {
         }
         let pw = self.fill(witness).map_err(|error| ProofSystemError::Witness(error.to_string()))?;
         let proof = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.data.prove(pw)))
-            .map_err(|panic| ProofSystemError::Prove(panic_message(&panic)))?
+            .map_err(|panic| ProofSystemError::Prove(crate::system::panic_message(&panic)))?
             .map_err(|error| ProofSystemError::Prove(error.to_string()))?;
         Ok(BlockProof { capacity: self.parameters.capacity, proof })
     }
@@ -581,12 +581,4 @@ impl ProofSystem for BlockCircuit {
         }
         Ok(())
     }
-}
-
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "the prover panicked".to_string())
 }

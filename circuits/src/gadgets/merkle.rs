@@ -1,14 +1,15 @@
-//! Paths of the depth-32 account tree (`rollup_l2::AccountTree`).
+//! Merkle paths: of the depth-32 account tree (`rollup_l2::AccountTree`) and of
+//! smaller trees over the same node hash (the CodeControlGroup).
 
 use plonky2::iop::target::BoolTarget;
 use plonky2::iop::witness::{PartialWitness, WitnessWrite};
 use plonky2::plonk::circuit_builder::CircuitBuilder;
-use rollup_l2::{MerkleProof, TREE_DEPTH};
+use rollup_l2::{Digest, MerkleProof, TREE_DEPTH};
 
 use super::hash::{hash_node, DigestTarget};
 use crate::{D, F};
 
-/// The 32 sibling digests of a leaf, from the leaf level up.
+/// The sibling digests of a leaf, from the leaf level up.
 #[derive(Clone, Debug)]
 pub struct MerklePathTarget {
     /// The siblings.
@@ -16,9 +17,31 @@ pub struct MerklePathTarget {
 }
 
 impl MerklePathTarget {
-    /// Allocates the siblings.
+    /// Allocates the 32 siblings of an account-tree path.
     pub fn new(builder: &mut CircuitBuilder<F, D>) -> Self {
-        Self { siblings: builder.add_virtual_hashes(TREE_DEPTH) }
+        Self::with_depth(builder, TREE_DEPTH)
+    }
+
+    /// Allocates the siblings of a path in a tree of `depth` levels.
+    pub fn with_depth(builder: &mut CircuitBuilder<F, D>, depth: usize) -> Self {
+        Self { siblings: builder.add_virtual_hashes(depth) }
+    }
+
+    /// Sets the siblings, which must be as many as the path has.
+    pub fn set_siblings(&self, witness: &mut PartialWitness<F>, siblings: &[Digest]) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            siblings.len() == self.siblings.len(),
+            "a merkle proof has {} siblings, not {}",
+            siblings.len(),
+            self.siblings.len()
+        );
+        for (target, sibling) in self.siblings.iter().zip(siblings) {
+            witness.set_hash_target(
+                *target,
+                plonky2::hash::hash_types::HashOut { elements: sibling.elements() },
+            )?;
+        }
+        Ok(())
     }
 
     /// Sets the siblings from a native proof (which must have 32 of them).
@@ -39,7 +62,7 @@ impl MerklePathTarget {
 }
 
 /// The root a leaf yields at the index whose little-endian bits are `index_bits`
-/// (32 of them): one Poseidon row per level.
+/// (one per level): one Poseidon row per level.
 pub fn merkle_root(
     builder: &mut CircuitBuilder<F, D>,
     leaf: &DigestTarget,

@@ -3,4 +3,5 @@
 // Tests fail loudly on purpose.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod batch;
 mod block;
