@@ -23,6 +23,11 @@ pub struct Genesis {
     pub fee_account: AccountIndex,
     /// Initial accounts (nonce 0).
     pub accounts: Vec<GenesisAccount>,
+    /// The transaction capacities of the block circuits, increasing (defaults to
+    /// 8, 32 and 128): a block is proven by the smallest that holds it, and each is
+    /// one class of the CodeControlGroup, in this order.
+    #[serde(default = "default_capacities")]
+    pub block_capacities: Vec<u32>,
     /// How batches are cut (defaults when absent).
     #[serde(default)]
     pub batch: BatchRules,
@@ -31,6 +36,19 @@ pub struct Genesis {
     /// binary for every block and logs the registry's root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_control: Option<CodeControlGroup>,
+}
+
+/// The default block circuit capacities.
+pub const DEFAULT_BLOCK_CAPACITIES: [u32; 3] = [8, 32, 128];
+
+/// The most block circuit classes a chain may have.
+pub const MAX_BLOCK_CLASSES: usize = 3;
+
+/// The largest block capacity.
+pub const MAX_BLOCK_CAPACITY: u32 = 1024;
+
+fn default_capacities() -> Vec<u32> {
+    DEFAULT_BLOCK_CAPACITIES.to_vec()
 }
 
 /// An initial account.
@@ -76,6 +94,7 @@ impl Genesis {
                 GenesisAccount { index: 1, pubkey: key(DEVNET_FEE_SEED), balance: 0 },
                 GenesisAccount { index: 2, pubkey: key(DEVNET_USER_SEED), balance: DEVNET_USER_BALANCE },
             ],
+            block_capacities: default_capacities(),
             batch: BatchRules::default(),
             code_control: None,
         }
@@ -118,6 +137,16 @@ impl Genesis {
             }
         }
         problems.extend(self.batch.problems());
+        let capacities = &self.block_capacities;
+        if capacities.is_empty()
+            || capacities.len() > MAX_BLOCK_CLASSES
+            || capacities.windows(2).any(|pair| pair[0] >= pair[1])
+            || capacities.iter().any(|capacity| *capacity == 0 || *capacity > MAX_BLOCK_CAPACITY)
+        {
+            problems.push(format!(
+                "block_capacities {capacities:?} must be 1 to {MAX_BLOCK_CLASSES} increasing capacities in 1..={MAX_BLOCK_CAPACITY}"
+            ));
+        }
         if let Some(Err(error)) = self.code_control.as_ref().map(CodeControlGroup::check) {
             problems.push(error.to_string());
         }
@@ -129,6 +158,14 @@ impl Genesis {
         } else {
             Err(GenesisError::Invalid(problems))
         }
+    }
+
+    /// The smallest block capacity that holds `transactions`, if any does.
+    pub fn capacity_for(&self, transactions: usize) -> Option<usize> {
+        self.block_capacities
+            .iter()
+            .map(|capacity| *capacity as usize)
+            .find(|capacity| *capacity >= transactions)
     }
 
     /// The STF parameters.
@@ -150,6 +187,8 @@ impl Genesis {
             input.extend(account.pubkey.elements());
             input.push(F::from_noncanonical_u64(account.balance));
         }
+        input.push(F::from_canonical_usize(self.block_capacities.len()));
+        input.extend(self.block_capacities.iter().map(|capacity| F::from_canonical_u32(*capacity)));
         input.push(F::from_canonical_u32(self.batch.max_blocks));
         input.push(F::from_canonical_u32(self.batch.max_blob_bytes));
         input.push(F::from_noncanonical_u64(self.batch.max_age_ms));

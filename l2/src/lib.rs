@@ -18,7 +18,8 @@ pub use code_control::{
     LAST_BLOCK_NUMBER, MAX_CODE_ENTRIES,
 };
 pub use genesis::{
-    Genesis, GenesisAccount, GenesisError, DEVNET_FEE_SEED, DEVNET_USER_BALANCE, DEVNET_USER_SEED,
+    Genesis, GenesisAccount, GenesisError, DEFAULT_BLOCK_CAPACITIES, DEVNET_FEE_SEED, DEVNET_USER_BALANCE,
+    DEVNET_USER_SEED, MAX_BLOCK_CAPACITY, MAX_BLOCK_CLASSES,
 };
 pub use hash::{hash, hash_pair, Digest, Domain, F};
 pub use sig::{pubkey_from, pubkey_of, sign, verify};

@@ -211,7 +211,10 @@ pub fn start(
             );
             let name = role.as_str();
             started.describe.insert(role, Sender::new(name, &addr));
-            started.prover = Some(ProverSenders { proof: Sender::new(name, &addr) });
+            started.prover = Some(ProverSenders {
+                proof: Sender::new(name, &addr),
+                batch_proof: Sender::new(name, &addr),
+            });
             continue;
         }
         if role == Role::Controller {

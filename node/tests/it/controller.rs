@@ -95,6 +95,7 @@ fn batches_are_cut_kept_across_sigkill_and_closed_by_age() {
     let dir = tempfile::tempdir().unwrap();
     let genesis_path = dir.path().join("genesis.json");
     let genesis = Genesis {
+        block_capacities: rollup_l2::DEFAULT_BLOCK_CAPACITIES.to_vec(),
         batch: BatchRules { max_blocks: 2, max_blob_bytes: 390_000, max_age_ms: MAX_AGE_MS },
         ..Genesis::devnet(CHAIN_ID)
     };

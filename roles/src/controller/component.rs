@@ -207,6 +207,7 @@ mod tests {
 
     fn genesis() -> Genesis {
         Genesis {
+            block_capacities: rollup_l2::DEFAULT_BLOCK_CAPACITIES.to_vec(),
             batch: BatchRules { max_blocks: 2, max_blob_bytes: 390_000, max_age_ms: 1_000 },
             ..Genesis::devnet(7)
         }

@@ -1,6 +1,6 @@
 //! The prover component and its worker thread.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -8,9 +8,8 @@ use std::time::{Duration, Instant};
 
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge, Registry};
 use rollup_actors::{Component, ComponentError};
-use rollup_circuits::block::{
-    capacity_for, execute_block, BlockCircuit, BlockParameters, Chains, CAPACITIES,
-};
+use rollup_circuits::batch::SegmentProof;
+use rollup_circuits::block::{execute_block, Chains};
 use rollup_circuits::ProofSystem;
 use rollup_l2::{
     Account, AccountIndex, AccountTree, Block, Digest, Genesis, MemoryAccounts, MemoryTreeStore, State,
@@ -18,7 +17,12 @@ use rollup_l2::{
 };
 use rollup_storage::{StorageError, Store};
 
-use super::tables::{BlockProofs, ProofRecord, ProverAccounts, ProverMeta, ProverTreeNodes};
+use super::batches::{batch_keys, segment_key, Circuits, Position, TreePlan};
+use super::tables::{
+    BatchProofRecord, BatchProofs, BlockProofs, ProofRecord, ProverAccounts, ProverMeta, ProverTreeNodes,
+    SegmentProofs,
+};
+use crate::controller::{BatchRecord, Batches};
 use crate::sequencer::{Blocks, Stored, StoredDigest};
 
 type L2State = State<MemoryAccounts, MemoryTreeStore>;
@@ -26,6 +30,8 @@ type L2State = State<MemoryAccounts, MemoryTreeStore>;
 const NEXT_BLOCK_KEY: &str = "next_block";
 const CHAINS_KEY: &str = "chains";
 const GENESIS_KEY: &str = "genesis";
+const NEXT_BATCH_KEY: &str = "next_batch";
+const AGGREGATION_SECONDS_KEY: &str = "aggregation_seconds";
 
 /// How often the worker looks for a newly sealed block when it has nothing to do.
 const POLL: Duration = Duration::from_millis(200);
@@ -63,6 +69,15 @@ pub struct ProverMetrics {
     pub proofs: IntCounter,
     /// `rollup_prover_next_block`: the first block without a proof.
     pub next_block: IntGauge,
+    /// `rollup_aggregation_prove_seconds`: time to prove one leaf or node of a
+    /// batch's aggregation tree.
+    pub aggregation_seconds: Histogram,
+    /// `rollup_recursion_prove_seconds`: time of one recursion step.
+    pub recursion_seconds: Histogram,
+    /// `rollup_batch_proofs_total`: batches proven through stage 3.
+    pub batch_proofs: IntCounter,
+    /// `rollup_prover_next_batch`: the first batch without a stage-3 proof.
+    pub next_batch: IntGauge,
 }
 
 impl ProverMetrics {
@@ -75,9 +90,41 @@ impl ProverMetrics {
         );
         let proofs = IntCounter::new("rollup_block_proofs_total", "Blocks proven.");
         let next_block = IntGauge::new("rollup_prover_next_block", "The first block without a proof.");
+        let buckets = vec![0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+        let aggregation_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "rollup_aggregation_prove_seconds",
+                "Time to prove one aggregation leaf or node.",
+            )
+            .buckets(buckets.clone()),
+        );
+        let recursion_seconds = Histogram::with_opts(
+            HistogramOpts::new("rollup_recursion_prove_seconds", "Time of one recursion step.")
+                .buckets(buckets),
+        );
+        let batch_proofs = IntCounter::new("rollup_batch_proofs_total", "Batches proven through stage 3.");
+        let next_batch =
+            IntGauge::new("rollup_prover_next_batch", "The first batch without a stage-3 proof.");
         // The names and options are constants: constructing them cannot fail.
-        let (Ok(queue), Ok(prove_seconds), Ok(proofs), Ok(next_block)) =
-            (queue, prove_seconds, proofs, next_block)
+        let (
+            Ok(queue),
+            Ok(prove_seconds),
+            Ok(proofs),
+            Ok(next_block),
+            Ok(aggregation_seconds),
+            Ok(recursion_seconds),
+            Ok(batch_proofs),
+            Ok(next_batch),
+        ) = (
+            queue,
+            prove_seconds,
+            proofs,
+            next_block,
+            aggregation_seconds,
+            recursion_seconds,
+            batch_proofs,
+            next_batch,
+        )
         else {
             unreachable!("constant metric definitions are valid")
         };
@@ -86,11 +133,24 @@ impl ProverMetrics {
             Box::new(prove_seconds.clone()),
             Box::new(proofs.clone()),
             Box::new(next_block.clone()),
+            Box::new(aggregation_seconds.clone()),
+            Box::new(recursion_seconds.clone()),
+            Box::new(batch_proofs.clone()),
+            Box::new(next_batch.clone()),
         ] {
             // Registering twice (a restarted role) keeps the first registration.
             let _ = registry.register(metric);
         }
-        Self { queue, prove_seconds, proofs, next_block }
+        Self {
+            queue,
+            prove_seconds,
+            proofs,
+            next_block,
+            aggregation_seconds,
+            recursion_seconds,
+            batch_proofs,
+            next_batch,
+        }
     }
 }
 
@@ -131,6 +191,15 @@ impl ProverComponent {
     /// The stored proof of block `number`.
     pub fn proof(&self, number: u64) -> Result<Option<ProofRecord>, StorageError> {
         self.store.read(|tx| tx.get::<BlockProofs>(&number))
+    }
+
+    /// The stored stage-3 proof of batch `number`, with its stage-2 root proof.
+    pub fn batch_proof(&self, number: u64) -> Result<Option<(BatchProofRecord, Vec<u8>)>, StorageError> {
+        self.store.read(|tx| {
+            let Some(record) = tx.get::<BatchProofs>(&number)? else { return Ok(None) };
+            let root = tx.get::<SegmentProofs>(&record.aggregation_root)?.unwrap_or_default();
+            Ok(Some((record, root)))
+        })
     }
 
     fn stop_worker(&mut self) {
@@ -204,6 +273,16 @@ impl BlockSource {
             }
         }
     }
+
+    /// Batch `number` if the controller closed it.
+    fn fetch_batch(&self, store: &Store, number: u64) -> Result<Option<BatchRecord>, String> {
+        match self {
+            BlockSource::Local => {
+                store.read(|tx| tx.get::<Batches>(&number)).map_err(|error| error.to_string())
+            }
+            BlockSource::Remote(url) => rpc_call(url, "rollup_getBatch", serde_json::json!([number])),
+        }
+    }
 }
 
 fn rpc_call<T: serde::de::DeserializeOwned>(
@@ -233,7 +312,11 @@ struct Worker {
     state: L2State,
     next_block: u64,
     chains: Chains,
-    circuits: HashMap<usize, BlockCircuit>,
+    /// The chain's genesis (its capacities, registry and initial state).
+    chain: Genesis,
+    /// Built when the worker starts.
+    circuits: Option<Circuits>,
+    next_batch: u64,
     metrics: ProverMetrics,
 }
 
@@ -245,15 +328,22 @@ impl Worker {
         metrics: ProverMetrics,
     ) -> Result<Self, LoadProverError> {
         let expected = genesis.hash();
-        let (found, accounts, nodes, next, chains) = store.read(|tx| {
+        let (found, accounts, nodes, next, chains, next_batch) = store.read(|tx| {
             Ok((
                 tx.get::<ProverMeta>(&GENESIS_KEY.to_owned())?,
                 tx.range::<ProverAccounts>(.., usize::MAX)?,
                 tx.range::<ProverTreeNodes>(.., usize::MAX)?,
                 tx.get::<ProverMeta>(&NEXT_BLOCK_KEY.to_owned())?,
                 tx.get::<ProverMeta>(&CHAINS_KEY.to_owned())?,
+                tx.get::<ProverMeta>(&NEXT_BATCH_KEY.to_owned())?,
             ))
         })?;
+        let next_batch = match next_batch.as_deref() {
+            None => 0,
+            Some(bytes) => u64::from_be_bytes(
+                bytes.try_into().map_err(|_| LoadProverError::Corrupt("next_batch is not 8 bytes".into()))?,
+            ),
+        };
         let worker = |state, next_block, chains| Self {
             store: store.clone(),
             genesis: expected,
@@ -262,7 +352,9 @@ impl Worker {
             state,
             next_block,
             chains,
-            circuits: HashMap::new(),
+            chain: genesis.clone(),
+            circuits: None,
+            next_batch,
             metrics: metrics.clone(),
         };
         let Some(found) = found else {
@@ -337,6 +429,12 @@ impl Worker {
     }
 
     fn run(mut self, stop: &AtomicBool) -> Result<(), String> {
+        tracing::info!(target: "rollup::prover", capacities = ?self.chain.block_capacities, "building the circuits");
+        let circuits = Circuits::build(&self.chain).inspect_err(|error| {
+            tracing::error!(target: "rollup::prover", %error, "cannot build the circuits");
+        })?;
+        self.circuits = Some(circuits);
+        self.metrics.next_batch.set(i64::try_from(self.next_batch).unwrap_or(i64::MAX));
         while !stop.load(Ordering::Relaxed) {
             match self.step() {
                 Ok(true) => {}
@@ -350,8 +448,199 @@ impl Worker {
         Ok(())
     }
 
-    /// Proves the next block if it is sealed; `false` when there is none yet.
+    /// One unit of work: a proof for the next closed batch whose blocks are all
+    /// proven (batches first: they are what the chain waits for), else the next
+    /// block's proof; `false` when there is nothing to do.
     fn step(&mut self) -> Result<bool, String> {
+        if self.batch_step()? {
+            return Ok(true);
+        }
+        self.block_step()
+    }
+
+    fn circuits(&self) -> Result<&Circuits, String> {
+        self.circuits.as_ref().ok_or_else(|| "the circuits are not built".to_owned())
+    }
+
+    fn segment(&self, batch: u64, at: Position) -> Result<SegmentProof, String> {
+        let bytes = self
+            .store
+            .read(|tx| tx.get::<SegmentProofs>(&segment_key(batch, at)))
+            .map_err(|error| error.to_string())?
+            .ok_or_else(|| format!("batch {batch}: the proof at {at:?} is missing"))?;
+        self.circuits()?.family.decode_segment(&bytes).map_err(|error| format!("batch {batch}: {error}"))
+    }
+
+    /// Proves the next missing leaf or node of the next batch, or its recursion step
+    /// once the tree is complete; `false` when no batch is ready.
+    fn batch_step(&mut self) -> Result<bool, String> {
+        let number = self.next_batch;
+        let batch = match self.source.fetch_batch(&self.store, number) {
+            Ok(Some(batch)) => batch,
+            Ok(None) => return Ok(false),
+            Err(error) => {
+                tracing::warn!(target: "rollup::prover", %error, "cannot fetch the next batch");
+                return Ok(false);
+            }
+        };
+        if batch.number != number || batch.first_block > batch.last_block {
+            return Err(format!("the batch source answered {batch:?} for batch {number}"));
+        }
+        if batch.last_block >= self.next_block {
+            return Ok(false);
+        }
+        let leaves =
+            usize::try_from(batch.last_block - batch.first_block + 1).map_err(|error| error.to_string())?;
+        let plan = TreePlan::new(leaves);
+        let done = self
+            .store
+            .read(|tx| tx.range::<SegmentProofs>(batch_keys(number), usize::MAX))
+            .map_err(|error| error.to_string())?;
+        let done: std::collections::BTreeSet<u64> = done.into_iter().map(|(key, _)| key).collect();
+        match plan.jobs().into_iter().find(|at| !done.contains(&segment_key(number, *at))) {
+            Some(at) => self.prove_segment(&batch, &plan, at)?,
+            None => self.prove_chain(&batch, &plan)?,
+        }
+        Ok(true)
+    }
+
+    fn prove_segment(&mut self, batch: &BatchRecord, plan: &TreePlan, at: Position) -> Result<(), String> {
+        let number = batch.number;
+        let started = Instant::now();
+        let circuits = self.circuits()?;
+        let proof = match at {
+            (0, index) => {
+                let block = batch.first_block + index as u64;
+                let record = self
+                    .store
+                    .read(|tx| tx.get::<BlockProofs>(&block))
+                    .map_err(|error| error.to_string())?
+                    .ok_or_else(|| format!("batch {number}: block {block} has no proof"))?;
+                let circuit = circuits.block(record.capacity)?;
+                let proof =
+                    circuit.decode_proof(&record.proof).map_err(|error| format!("block {block}: {error}"))?;
+                let before = match index {
+                    0 => Digest::ZERO,
+                    _ => {
+                        let previous = self.segment(number, (0, index - 1))?;
+                        previous.statement().ok_or("a leaf without a statement")?.tx_chain_after
+                    }
+                };
+                circuits
+                    .family
+                    .prove_leaf(circuit, &proof, &before)
+                    .map_err(|error| format!("block {block}: {error}"))?
+            }
+            _ => {
+                let [left, right] = plan.children(at);
+                let (left, right) = (self.segment(number, left)?, self.segment(number, right)?);
+                circuits
+                    .family
+                    .prove_node(&left, &right)
+                    .map_err(|error| format!("batch {number}: {error}"))?
+            }
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        let key = segment_key(number, at);
+        let bytes = proof.to_bytes();
+        self.store
+            .write(|tx| {
+                let spent = tx.get::<ProverMeta>(&AGGREGATION_SECONDS_KEY.to_owned())?;
+                let spent =
+                    spent.as_deref().and_then(|bytes| bytes.try_into().ok()).map_or(0.0, f64::from_be_bytes);
+                tx.put::<ProverMeta>(
+                    &AGGREGATION_SECONDS_KEY.to_owned(),
+                    &(spent + seconds).to_be_bytes().to_vec(),
+                )?;
+                tx.put::<SegmentProofs>(&key, &bytes)
+            })
+            .map_err(|error| error.to_string())?;
+        self.metrics.aggregation_seconds.observe(seconds);
+        tracing::info!(
+            target: "rollup::prover",
+            batch = number,
+            level = at.0,
+            index = at.1,
+            seconds,
+            "aggregation proof made"
+        );
+        Ok(())
+    }
+
+    fn prove_chain(&mut self, batch: &BatchRecord, plan: &TreePlan) -> Result<(), String> {
+        let number = batch.number;
+        let started = Instant::now();
+        let root_at = plan.root();
+        let root = self.segment(number, root_at)?;
+        let circuits = self.circuits()?;
+        let previous = match number.checked_sub(1) {
+            None => None,
+            Some(previous) => {
+                let record = self
+                    .store
+                    .read(|tx| tx.get::<BatchProofs>(&previous))
+                    .map_err(|error| error.to_string())?
+                    .ok_or_else(|| format!("batch {previous} has no proof"))?;
+                Some(circuits.family.decode_chain(&record.proof).map_err(|error| error.to_string())?)
+            }
+        };
+        let proof = circuits
+            .family
+            .prove_recursion(previous.as_ref(), &root, &circuits.genesis_root, &circuits.registry)
+            .map_err(|error| format!("batch {number}: {error}"))?;
+        let statement = proof.statement().ok_or("a chain proof without a statement")?;
+        if (statement.batch_number, statement.first_block, statement.last_block)
+            != (number, batch.first_block, batch.last_block)
+        {
+            return Err(format!("batch {number}: the chain proof is for {statement:?}"));
+        }
+        circuits
+            .family
+            .verify_chain(&statement, &proof)
+            .map_err(|error| format!("batch {number}: {error}"))?;
+        let seconds = started.elapsed().as_secs_f64();
+        let root_key = segment_key(number, root_at);
+        let bytes = proof.to_bytes();
+        self.store
+            .write(|tx| {
+                let spent = tx.get::<ProverMeta>(&AGGREGATION_SECONDS_KEY.to_owned())?;
+                let spent =
+                    spent.as_deref().and_then(|bytes| bytes.try_into().ok()).map_or(0.0, f64::from_be_bytes);
+                let record = BatchProofRecord {
+                    statement,
+                    aggregation_root: root_key,
+                    aggregation_seconds: spent,
+                    recursion_seconds: seconds,
+                    proof: bytes.clone(),
+                };
+                tx.put::<BatchProofs>(&number, &record)?;
+                for (key, _) in tx.range::<SegmentProofs>(batch_keys(number), usize::MAX)? {
+                    if key != root_key {
+                        tx.delete::<SegmentProofs>(&key)?;
+                    }
+                }
+                tx.put::<ProverMeta>(&AGGREGATION_SECONDS_KEY.to_owned(), &0f64.to_be_bytes().to_vec())?;
+                tx.put::<ProverMeta>(&NEXT_BATCH_KEY.to_owned(), &(number + 1).to_be_bytes().to_vec())
+            })
+            .map_err(|error| error.to_string())?;
+        self.next_batch = number + 1;
+        self.metrics.recursion_seconds.observe(seconds);
+        self.metrics.batch_proofs.inc();
+        self.metrics.next_batch.set(i64::try_from(self.next_batch).unwrap_or(i64::MAX));
+        tracing::info!(
+            target: "rollup::prover",
+            batch = number,
+            first_block = batch.first_block,
+            last_block = batch.last_block,
+            to_root = %statement.to_root,
+            seconds,
+            "batch proven"
+        );
+        Ok(())
+    }
+
+    /// Proves the next block if it is sealed; `false` when there is none yet.
+    fn block_step(&mut self) -> Result<bool, String> {
         let number = self.next_block;
         let (block, head) = match self.source.fetch(&self.store, number) {
             Ok(found) => found,
@@ -367,22 +656,16 @@ impl Worker {
             .set(head.map_or(0, |head| i64::try_from((head + 1).saturating_sub(number)).unwrap_or(0)));
         let Some(block) = block else { return Ok(false) };
         let started = Instant::now();
-        let capacity = capacity_for(block.txs.len()).ok_or_else(|| {
+        let capacity = self.chain.capacity_for(block.txs.len()).ok_or_else(|| {
             format!(
-                "block {number} holds {} transactions, more than the largest circuit ({})",
+                "block {number} holds {} transactions, more than the largest circuit ({:?})",
                 block.txs.len(),
-                CAPACITIES[CAPACITIES.len() - 1]
+                self.chain.block_capacities.last()
             )
         })?;
         let witness = execute_block(&mut self.state, &self.params, &block, &mut self.chains)
             .map_err(|error| error.to_string())?;
-        if !self.circuits.contains_key(&capacity) {
-            tracing::info!(target: "rollup::prover", capacity, "building the block circuit");
-            let circuit = BlockCircuit::setup(BlockParameters { capacity, stf: self.params })
-                .map_err(|error| error.to_string())?;
-            self.circuits.insert(capacity, circuit);
-        }
-        let circuit = self.circuits.get(&capacity).ok_or("the circuit was just built")?;
+        let circuit = self.circuits()?.block(capacity)?;
         let proof = circuit.prove(&witness).map_err(|error| format!("block {number}: {error}"))?;
         circuit.verify(&witness.statement, &proof).map_err(|error| format!("block {number}: {error}"))?;
         let seconds = started.elapsed().as_secs_f64();

@@ -1,5 +1,6 @@
-//! The prover role, stage 1: proves every sealed block with the block circuit of
-//! `rollup-circuits` and keeps the proofs.
+//! The prover role, stages 1 to 3: proves every sealed block with the block circuits
+//! of `rollup-circuits`, aggregates each closed batch's block proofs, and chains the
+//! batch proofs from genesis.
 //!
 //! A worker thread (never the actix arbiter) follows the sequencer's sealed blocks in
 //! the node database: for the next unproven block it re-executes the block on its own
@@ -7,11 +8,25 @@
 //! circuit that fits, checks the proof, and commits the proof together with the state
 //! advance in one database transaction. A restarted role (or node) therefore resumes
 //! at the first block without a proof. Proofs are served by `rollup_getBlockProof`.
+//!
+//! Once the controller closes a batch (the `batches` table, or `rollup_getBatch` of
+//! a remote node) and its blocks are proven, the worker proves the batch's
+//! aggregation tree one leaf or node at a time, each committed to `segment_proofs`
+//! as it is made, then the recursion step over the previous batch's chain proof;
+//! the chain proof, the batch counter and the clean-up of the tree's inner proofs
+//! are one commit. A restart resumes at the first missing proof of the tree: no
+//! batch is lost or proven twice. Batch work goes before block work, since the
+//! chain proof is what the rest of the system waits for. Served by
+//! `rollup_getBatchProof`.
 
+mod batches;
 mod component;
 mod rpc;
 mod tables;
 
 pub use component::{BlockSource, LoadProverError, ProverComponent, ProverMetrics};
-pub use rpc::{register, GetBlockProof, ProofRecordJson, ProverSenders};
-pub use tables::{BlockProofs, ProofRecord, ProverAccounts, ProverMeta, ProverTreeNodes};
+pub use rpc::{register, BatchProofJson, GetBatchProof, GetBlockProof, ProofRecordJson, ProverSenders};
+pub use tables::{
+    BatchProofRecord, BatchProofs, BlockProofs, ProofRecord, ProverAccounts, ProverMeta, ProverTreeNodes,
+    SegmentProofs,
+};

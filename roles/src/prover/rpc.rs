@@ -3,6 +3,7 @@
 //! | method | params | result |
 //! |---|---|---|
 //! | `rollup_getBlockProof` | `[n]` | `{number, capacity, statement, prove_seconds, proof}` (proof in hex), or null while block `n` is not proven |
+//! | `rollup_getBatchProof` | `[n]` | `{number, statement, aggregation_seconds, recursion_seconds, proof, aggregation_proof}` (stage-3 and stage-2 proofs in hex), or null while batch `n` is not proven |
 
 use rollup_actors::{Handles, Request, Sender};
 use rollup_circuits::block::BlockStatement;
@@ -10,7 +11,40 @@ use rollup_rpc::{Methods, Params, RpcError};
 use serde::{Deserialize, Serialize};
 
 use super::component::ProverComponent;
-use super::tables::ProofRecord;
+use super::tables::{BatchProofRecord, ProofRecord};
+use rollup_circuits::batch::ChainStatement;
+
+/// Read the proof of a batch.
+#[derive(Debug)]
+pub struct GetBatchProof(pub u64);
+impl Request for GetBatchProof {
+    type Response = Result<Option<(BatchProofRecord, Vec<u8>)>, String>;
+}
+impl Handles<GetBatchProof> for ProverComponent {
+    fn handle(
+        &mut self,
+        GetBatchProof(number): GetBatchProof,
+    ) -> Result<Option<(BatchProofRecord, Vec<u8>)>, String> {
+        self.batch_proof(number).map_err(|error| error.to_string())
+    }
+}
+
+/// A batch proof as JSON-RPC returns it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BatchProofJson {
+    /// The batch.
+    pub number: u64,
+    /// What the stage-3 proof establishes.
+    pub statement: ChainStatement,
+    /// Seconds spent on the batch's aggregation tree (leaves and nodes, summed).
+    pub aggregation_seconds: f64,
+    /// Seconds of the recursion step.
+    pub recursion_seconds: f64,
+    /// `rollup_circuits::batch::ChainProof::to_bytes`, hex.
+    pub proof: String,
+    /// The stage-2 root, `rollup_circuits::batch::SegmentProof::to_bytes`, hex.
+    pub aggregation_proof: String,
+}
 
 /// Read the proof of a block.
 #[derive(Debug)]
@@ -44,6 +78,8 @@ pub struct ProofRecordJson {
 pub struct ProverSenders {
     /// [`GetBlockProof`].
     pub proof: Sender<GetBlockProof>,
+    /// [`GetBatchProof`].
+    pub batch_proof: Sender<GetBatchProof>,
 }
 
 /// Registers the prover's methods.
@@ -60,6 +96,23 @@ pub fn register(methods: &mut Methods, senders: &ProverSenders) {
                 statement: record.statement,
                 prove_seconds: record.prove_seconds,
                 proof: rollup_l2::hex::encode(&record.proof),
+            }))
+        }
+    });
+
+    let batch_proof = senders.batch_proof.clone();
+    methods.register("rollup_getBatchProof", move |params: Params| {
+        let batch_proof = batch_proof.clone();
+        async move {
+            let (number,): (u64,) = params.parse()?;
+            let found = batch_proof.call(GetBatchProof(number)).await?.map_err(RpcError::internal)?;
+            Ok::<_, RpcError>(found.map(|(record, root)| BatchProofJson {
+                number,
+                statement: record.statement,
+                aggregation_seconds: record.aggregation_seconds,
+                recursion_seconds: record.recursion_seconds,
+                proof: rollup_l2::hex::encode(&record.proof),
+                aggregation_proof: rollup_l2::hex::encode(&root),
             }))
         }
     });

@@ -1,6 +1,8 @@
 //! The prover's tables: its own copy of the L2 state (at the first unproven block),
-//! its progress, and the block proofs.
+//! its progress, the block proofs, the batches' aggregation trees and their chain
+//! proofs.
 
+use rollup_circuits::batch::ChainStatement;
 use rollup_circuits::block::BlockStatement;
 use rollup_storage::{Codec, DecodeError, Table};
 use serde::{Deserialize, Serialize};
@@ -58,32 +60,86 @@ const RECORD_VERSION: u8 = 1;
 impl Codec for ProofRecord {
     /// Version, the JSON header's length (u32 BE), the JSON header, the proof.
     fn encode(&self) -> Vec<u8> {
-        let header = serde_json::to_vec(self).unwrap_or_default();
-        let mut out = vec![RECORD_VERSION];
-        out.extend_from_slice(&u32::try_from(header.len()).unwrap_or(u32::MAX).to_be_bytes());
-        out.extend(header);
-        out.extend_from_slice(&self.proof);
-        out
+        encode_with_proof(self, &self.proof)
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let Some((&version, rest)) = bytes.split_first() else {
-            return Err(DecodeError::Length { expected: 5, found: 0 });
-        };
-        if version != RECORD_VERSION {
-            return Err(DecodeError::Invalid(format!("unknown proof record version {version}")));
-        }
-        let (length, rest) =
-            rest.split_at_checked(4).ok_or(DecodeError::Length { expected: 4, found: rest.len() })?;
-        let length = u32::from_be_bytes([length[0], length[1], length[2], length[3]]) as usize;
-        let (header, proof) = rest
-            .split_at_checked(length)
-            .ok_or(DecodeError::Length { expected: length, found: rest.len() })?;
-        let mut record: ProofRecord =
-            serde_json::from_slice(header).map_err(|error| DecodeError::Invalid(error.to_string()))?;
-        record.proof = proof.to_vec();
+        let (mut record, proof): (ProofRecord, _) = decode_with_proof(bytes)?;
+        record.proof = proof;
         Ok(record)
     }
+}
+
+/// `batch_proofs`: batch number → its stage-3 proof.
+pub struct BatchProofs;
+impl Table for BatchProofs {
+    const NAME: &'static str = "batch_proofs";
+    type Key = u64;
+    type Value = BatchProofRecord;
+}
+
+/// `segment_proofs`: `(batch << 20) | (level << 16) | index` → a stage-2 proof of the
+/// batch's aggregation tree (`SegmentProof::to_bytes`). Level 0 holds the leaves.
+/// Once the batch's stage-3 proof is committed only the root is kept.
+pub struct SegmentProofs;
+impl Table for SegmentProofs {
+    const NAME: &'static str = "segment_proofs";
+    type Key = u64;
+    type Value = Vec<u8>;
+}
+
+/// A stored batch proof.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BatchProofRecord {
+    /// What the stage-3 proof establishes.
+    pub statement: ChainStatement,
+    /// The key of the batch's stage-2 root in `segment_proofs`.
+    pub aggregation_root: u64,
+    /// Seconds spent proving the batch's leaves and nodes (stage 2), summed.
+    pub aggregation_seconds: f64,
+    /// Seconds the stage-3 step took.
+    pub recursion_seconds: f64,
+    /// The encoded stage-3 proof (`ChainProof::to_bytes`).
+    #[serde(skip)]
+    pub proof: Vec<u8>,
+}
+
+impl Codec for BatchProofRecord {
+    /// Version, the JSON header's length (u32 BE), the JSON header, the proof.
+    fn encode(&self) -> Vec<u8> {
+        encode_with_proof(self, &self.proof)
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let (mut record, proof): (BatchProofRecord, _) = decode_with_proof(bytes)?;
+        record.proof = proof;
+        Ok(record)
+    }
+}
+
+fn encode_with_proof<T: Serialize>(header: &T, proof: &[u8]) -> Vec<u8> {
+    let header = serde_json::to_vec(header).unwrap_or_default();
+    let mut out = vec![RECORD_VERSION];
+    out.extend_from_slice(&u32::try_from(header.len()).unwrap_or(u32::MAX).to_be_bytes());
+    out.extend(header);
+    out.extend_from_slice(proof);
+    out
+}
+
+fn decode_with_proof<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<(T, Vec<u8>), DecodeError> {
+    let Some((&version, rest)) = bytes.split_first() else {
+        return Err(DecodeError::Length { expected: 5, found: 0 });
+    };
+    if version != RECORD_VERSION {
+        return Err(DecodeError::Invalid(format!("unknown proof record version {version}")));
+    }
+    let (length, rest) =
+        rest.split_at_checked(4).ok_or(DecodeError::Length { expected: 4, found: rest.len() })?;
+    let length = u32::from_be_bytes([length[0], length[1], length[2], length[3]]) as usize;
+    let (header, proof) =
+        rest.split_at_checked(length).ok_or(DecodeError::Length { expected: length, found: rest.len() })?;
+    let header = serde_json::from_slice(header).map_err(|error| DecodeError::Invalid(error.to_string()))?;
+    Ok((header, proof.to_vec()))
 }
 
 #[cfg(test)]
@@ -107,5 +163,18 @@ mod tests {
         let mut truncated = record.encode();
         truncated.truncate(10);
         assert!(matches!(ProofRecord::decode(&truncated), Err(DecodeError::Length { .. })));
+        let batch = BatchProofRecord {
+            statement: ChainStatement {
+                batch_number: 3,
+                first_block: 9,
+                last_block: 12,
+                ..Default::default()
+            },
+            aggregation_root: 5,
+            aggregation_seconds: 10.5,
+            recursion_seconds: 3.25,
+            proof: vec![4, 5],
+        };
+        assert_eq!(BatchProofRecord::decode(&batch.encode()), Ok(batch));
     }
 }

@@ -565,6 +565,7 @@ mod tests {
 
     fn load(store: &Arc<Store>) -> SequencerComponent {
         let genesis = Genesis {
+            block_capacities: rollup_l2::DEFAULT_BLOCK_CAPACITIES.to_vec(),
             batch: BatchRules { max_blocks: 16, max_blob_bytes: 390_000, max_age_ms: MAX_AGE_MS },
             ..Genesis::devnet(7)
         };

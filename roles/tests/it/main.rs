@@ -32,6 +32,7 @@ fn genesis() -> Genesis {
             GenesisAccount { index: 1, pubkey: pubkey_of(&key(1)), balance: 0 },
             GenesisAccount { index: 2, pubkey: pubkey_of(&key(2)), balance: 10_000 },
         ],
+        block_capacities: rollup_l2::DEFAULT_BLOCK_CAPACITIES.to_vec(),
         batch: rollup_l2::BatchRules::default(),
         code_control: None,
     }

@@ -153,6 +153,7 @@ fn main() {
             GenesisAccount { index: 1, pubkey: alice, balance: 1_000_000 },
             GenesisAccount { index: 2, pubkey: bob, balance: MAX_AMOUNT },
         ],
+        block_capacities: rollup_l2::DEFAULT_BLOCK_CAPACITIES.to_vec(),
         batch: rollup_l2::BatchRules::default(),
         code_control: None,
     };
