@@ -61,6 +61,15 @@ enum Command {
     ///   rollup wallet send --to 10 --to-pubkey <hex> --amount 5000
     #[command(verbatim_doc_comment)]
     Wallet(crate::wallet::WalletArgs),
+    /// The circuits' digests for a genesis, and the CodeControlGroup (the genesis'
+    /// `code_control`) that allows this binary's block circuits.
+    ///
+    /// Examples:
+    ///   rollup circuits digests --genesis genesis.json
+    ///   rollup circuits registry --genesis genesis.json            # entries to paste
+    ///   rollup circuits registry --genesis genesis.json --check    # is this binary allowed?
+    #[command(verbatim_doc_comment)]
+    Circuits(crate::circuits::CircuitsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,6 +148,11 @@ impl Cli {
             Command::Wallet(args) => match crate::wallet::run(args) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => fail(EXIT_FAILURE, &format!("{error:#}")),
+            },
+            Command::Circuits(args) => match crate::circuits::run(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error @ crate::circuits::CircuitsError::Input(_)) => fail(EXIT_CONFIG, &error),
+                Err(error @ crate::circuits::CircuitsError::Failed(_)) => fail(EXIT_FAILURE, &error),
             },
             Command::Devnet(args) => {
                 let mut sources = ConfigSources::from_process_env();

@@ -6,6 +6,7 @@
 
 mod api;
 mod boot;
+mod circuits;
 mod cli;
 mod devnet;
 mod logging;

@@ -4,6 +4,7 @@
 // Helpers outside #[test] functions fail the test by panicking, like the tests do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod circuits;
 mod controller;
 mod prover;
 mod sequencer;
