@@ -118,6 +118,17 @@ pub enum StartRolesError {
     /// The mempool journal thread could not start.
     #[error("cannot start the mempool journal: {0}")]
     Journal(std::io::Error),
+    /// The sequencer would seal blocks the prover beside it cannot prove.
+    #[error(
+        "sequencer.max_block_txs is {max_block_txs}, but the largest block circuit of this genesis holds {largest} \
+         transactions: lower sequencer.max_block_txs or add a larger capacity to the genesis block_capacities"
+    )]
+    BlocksTooLarge {
+        /// The configured block size.
+        max_block_txs: u64,
+        /// The largest genesis capacity.
+        largest: u32,
+    },
     /// The genesis is for another chain than `node.chain_id`.
     #[error("the genesis is for chain id {genesis}, but node.chain_id is {config}")]
     ChainIdMismatch {
@@ -191,6 +202,14 @@ pub fn start(
         }
         if role == Role::Prover {
             let genesis = genesis_of(config)?;
+            let largest = genesis.block_capacities.iter().copied().max().unwrap_or(0);
+            if config.roles.is_enabled(Role::Sequencer) && config.sequencer.max_block_txs > u64::from(largest)
+            {
+                return Err(StartRolesError::BlocksTooLarge {
+                    max_block_txs: config.sequencer.max_block_txs,
+                    largest,
+                });
+            }
             let metrics = ProverMetrics::register(runtime.telemetry().metrics.registry());
             let source = match &config.prover.sequencer_rpc {
                 Some(url) if !config.roles.is_enabled(Role::Sequencer) => BlockSource::Remote(url.clone()),

@@ -5,12 +5,13 @@
 //! synchronous methods; [`start`] hands one per enabled role to the actor runtime,
 //! which loads it from the node database at start and after every failure.
 //!
-//! Until each role's own logic lands (sequencer: the L2 state machine issue; prover:
-//! the proving issues; controller: DA and claims; signer, vigilante and backup: the
-//! contract and high-availability issues), every role runs the same
-//! [`RoleComponent`]: it keeps a durable per-role record (how many times the role was
-//! loaded), reports health and answers [`DescribeRole`]. That exercises the whole
-//! start, restart-from-storage and shutdown path the real roles will use.
+//! The sequencer ([`sequencer`]: mempool, blocks, JSON-RPC), the prover ([`prover`]:
+//! block proofs, batch aggregation and recursion) and the controller ([`controller`]:
+//! batch cutting; DA and claims come later) run their own components. Until their
+//! logic lands (the contract and high-availability issues), the signer, vigilante and
+//! backup run [`RoleComponent`]: it keeps a durable per-role record (how many times
+//! the role was loaded), reports health and answers [`DescribeRole`], exercising the
+//! start, restart-from-storage and shutdown path the real roles use.
 
 mod component;
 pub mod controller;

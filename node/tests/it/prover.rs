@@ -37,7 +37,8 @@ fn a_sealed_block_is_proven_by_the_prover_role_and_the_proof_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let (_, genesis) = one_capacity_genesis(dir.path());
     let node = NodeProcess::start(
-        NodeOptions::profile("operator").config(&format!("{genesis}[sequencer]\nblock_time_ms = 50\n")),
+        NodeOptions::profile("operator")
+            .config(&format!("{genesis}[sequencer]\nblock_time_ms = 50\nmax_block_txs = 8\n")),
     );
     node.wait_ready();
     let user = SecretKey::from_seed(DEVNET_USER_SEED);
@@ -131,7 +132,7 @@ fn a_prover_killed_mid_proof_resumes_at_the_first_unproven_block() {
     let dir = tempfile::tempdir().unwrap();
     let (_, genesis) = one_capacity_genesis(dir.path());
     let config =
-        format!("{genesis}[roles]\nsequencer = true\nprover = true\n[sequencer]\nblock_time_ms = 20\n");
+        format!("{genesis}[roles]\nsequencer = true\nprover = true\n[sequencer]\nblock_time_ms = 20\nmax_block_txs = 8\n");
     let config = config.as_str();
     let mut first = NodeProcess::start(NodeOptions::default().config(config));
     first.wait_ready();
@@ -204,7 +205,7 @@ fn served_chain_proof(circuits: &BatchCircuits, record: &Value) -> rollup_circui
 fn batches_are_aggregated_and_chained_and_a_kill_during_aggregation_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (genesis, genesis_config) = one_capacity_genesis(dir.path());
-    let config = format!("{genesis_config}[sequencer]\nblock_time_ms = 20\n");
+    let config = format!("{genesis_config}[sequencer]\nblock_time_ms = 20\nmax_block_txs = 8\n");
     let mut first = NodeProcess::start(NodeOptions::profile("operator").config(&config));
     first.wait_ready();
     for nonce in 1..=4 {
@@ -245,5 +246,26 @@ fn batches_are_aggregated_and_chained_and_a_kill_during_aggregation_loses_nothin
     assert_eq!(
         serde_json::from_value::<ChainStatement>(batch1["statement"].clone()).unwrap().from_root,
         serde_json::from_value::<ChainStatement>(batch0["statement"].clone()).unwrap().to_root
+    );
+}
+
+#[test]
+fn a_sequencer_sealing_blocks_larger_than_the_genesis_circuits_cannot_run_beside_a_prover() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, genesis_config) = one_capacity_genesis(dir.path());
+    let config = dir.path().join("node.toml");
+    let data_dir = dir.path().join("data");
+    std::fs::write(&config, format!("{genesis_config}[roles]\nsequencer = true\nprover = true\n")).unwrap();
+    let output = rollup_e2e::run_rollup(
+        &["node", "--config", config.to_str().unwrap(), "--data-dir", data_dir.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains(
+            "sequencer.max_block_txs is 128, but the largest block circuit of this genesis holds 8 transactions"
+        ),
+        "{stderr}"
     );
 }
