@@ -10,7 +10,11 @@
 
 #![allow(clippy::expect_used)] // A benchmark: any failure is fatal and reported.
 
+mod common;
+
 use std::process::Command;
+
+use common::{peak_rss_mib, reset_peak_rss};
 use std::time::Instant;
 
 use rollup_circuits::batch::{BatchCircuits, SegmentProof};
@@ -23,20 +27,6 @@ use rollup_l2::{
 };
 
 const PARAMS: StfParams = StfParams { chain_id: 77, fee_account: 1 };
-
-/// Restarts the kernel's peak-RSS count (`VmHWM`) at the current RSS.
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kib| kib / 1024.0)
-}
 
 type BenchState = State<MemoryAccounts, MemoryTreeStore>;
 

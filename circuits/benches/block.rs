@@ -6,7 +6,11 @@
 
 #![allow(clippy::expect_used)] // A benchmark: any failure is fatal and reported.
 
+mod common;
+
 use std::process::Command;
+
+use common::peak_rss_mib;
 use std::time::Instant;
 
 use rollup_circuits::block::{execute_block, BlockCircuit, BlockParameters, Chains};
@@ -18,15 +22,6 @@ use rollup_l2::{
 };
 
 const PARAMS: StfParams = StfParams { chain_id: 77, fee_account: 1 };
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kib| kib / 1024.0)
-}
 
 /// Gates of a circuit with `capacity` slots.
 fn gates(capacity: usize) -> usize {
