@@ -1,6 +1,8 @@
 //! Stages 2 and 3 in the prover: the circuits it builds for its genesis, and the
 //! shape of a batch's aggregation tree.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rollup_circuits::batch::BatchCircuits;
 use rollup_circuits::block::{BlockCircuit, BlockParameters};
 use rollup_circuits::ProofSystem;
@@ -24,9 +26,13 @@ impl Circuits {
     /// Builds the circuits for `genesis`. With a registry in genesis, every block
     /// circuit must be listed in it (for some range); without one (a development
     /// chain) the registry allows this binary's block circuits for every block.
-    pub(super) fn build(genesis: &Genesis) -> Result<Self, String> {
+    /// `None` when `stop` was raised between two circuits.
+    pub(super) fn build(genesis: &Genesis, stop: &AtomicBool) -> Result<Option<Self>, String> {
         let mut blocks = Vec::with_capacity(genesis.block_capacities.len());
         for capacity in &genesis.block_capacities {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
             let started = std::time::Instant::now();
             let capacity = *capacity as usize;
             let circuit = BlockCircuit::setup(BlockParameters { capacity, stf: genesis.params() })
@@ -38,6 +44,9 @@ impl Circuits {
                 "block circuit built"
             );
             blocks.push(circuit);
+        }
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
         }
         let family = BatchCircuits::build(&blocks.iter().collect::<Vec<_>>())
             .map_err(|error| format!("the aggregation circuits: {error}"))?;
@@ -69,7 +78,7 @@ impl Circuits {
         );
         let mut state = State::new(MemoryAccounts::default(), AccountTree::new(MemoryTreeStore::default()));
         genesis.initialize(&mut state);
-        Ok(Self { blocks, family, registry, genesis_root: state.root() })
+        Ok(Some(Self { blocks, family, registry, genesis_root: state.root() }))
     }
 
     /// The block circuit of `capacity`.

@@ -159,6 +159,8 @@ pub struct ProverComponent {
     store: Arc<Store>,
     record: crate::RoleRecord,
     stop: Arc<AtomicBool>,
+    /// Set while the worker builds its circuits (tens of seconds, nothing written).
+    building: Arc<AtomicBool>,
     worker: Option<JoinHandle<Result<(), String>>>,
 }
 
@@ -180,12 +182,13 @@ impl ProverComponent {
         let worker = Worker::load(store.clone(), genesis, source, metrics)?;
         tracing::info!(target: "rollup::prover", next_block = worker.next_block, "prover loaded");
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+        let building = Arc::new(AtomicBool::new(true));
+        let (flag, built) = (stop.clone(), building.clone());
         let handle = std::thread::Builder::new()
             .name("rollup-prover".to_owned())
-            .spawn(move || worker.run(&flag))
+            .spawn(move || worker.run(&flag, &built))
             .map_err(LoadProverError::Thread)?;
-        Ok(Self { store, record, stop, worker: Some(handle) })
+        Ok(Self { store, record, stop, building, worker: Some(handle) })
     }
 
     /// The stored proof of block `number`.
@@ -202,10 +205,17 @@ impl ProverComponent {
         })
     }
 
+    /// Stops the worker: waits for a proof in flight (it commits or is dropped
+    /// whole), but not for a circuit build, which writes nothing and stops at its next
+    /// circuit.
     fn stop_worker(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(handle) = self.worker.take() {
-            let _ = handle.join();
+            if self.building.load(Ordering::Relaxed) {
+                tracing::info!(target: "rollup::prover", "the proving thread stops once its current circuit is built");
+            } else {
+                let _ = handle.join();
+            }
         }
     }
 }
@@ -428,11 +438,13 @@ impl Worker {
         })
     }
 
-    fn run(mut self, stop: &AtomicBool) -> Result<(), String> {
+    fn run(mut self, stop: &AtomicBool, building: &AtomicBool) -> Result<(), String> {
         tracing::info!(target: "rollup::prover", capacities = ?self.chain.block_capacities, "building the circuits");
-        let circuits = Circuits::build(&self.chain).inspect_err(|error| {
+        let circuits = Circuits::build(&self.chain, stop).inspect_err(|error| {
             tracing::error!(target: "rollup::prover", %error, "cannot build the circuits");
         })?;
+        building.store(false, Ordering::Relaxed);
+        let Some(circuits) = circuits else { return Ok(()) };
         self.circuits = Some(circuits);
         self.metrics.next_batch.set(i64::try_from(self.next_batch).unwrap_or(i64::MAX));
         while !stop.load(Ordering::Relaxed) {
