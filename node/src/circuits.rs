@@ -201,12 +201,6 @@ fn build_family(blocks: &[BlockCircuit]) -> Result<BatchCircuits, CircuitsError>
     Ok(family)
 }
 
-/// A block circuit's digest, as the CodeControlGroup names it (the plonky2 circuit
-/// digest of its verifier data, as `BatchCircuits::digests` reports it).
-fn block_digest(circuit: &BlockCircuit) -> Digest {
-    Digest::from_elements(circuit.data().verifier_only.circuit_digest.elements)
-}
-
 /// Checks that the genesis' registry allows every block circuit for the range.
 fn check_registry(
     genesis: &Genesis,
@@ -220,7 +214,7 @@ fn check_registry(
         .iter()
         .enumerate()
         .filter_map(|(class, circuit)| {
-            let digest = block_digest(circuit);
+            let digest = circuit.digest();
             let listed = u32::try_from(class)
                 .ok()
                 .and_then(|id| registry.find(id, &digest, first_block, last_block))

@@ -264,6 +264,18 @@ impl ReadTx {
         }
     }
 
+    /// Keys in `range`, in order, at most `limit` of them (values are not read).
+    pub fn keys<T: Table>(
+        &self,
+        range: impl RangeBounds<T::Key>,
+        limit: usize,
+    ) -> Result<Vec<T::Key>, StorageError> {
+        match self.table::<T>()? {
+            Some(table) => keys_of::<T>(&table, range, limit),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// The entry with the greatest key.
     pub fn last<T: Table>(&self) -> Result<Option<Entry<T>>, StorageError> {
         match self.table::<T>()? {
@@ -320,6 +332,15 @@ impl WriteTx {
         range_of::<T>(&self.table::<T>()?, range, limit)
     }
 
+    /// Keys in `range`, in order, at most `limit` of them (values are not read).
+    pub fn keys<T: Table>(
+        &mut self,
+        range: impl RangeBounds<T::Key>,
+        limit: usize,
+    ) -> Result<Vec<T::Key>, StorageError> {
+        keys_of::<T>(&self.table::<T>()?, range, limit)
+    }
+
     /// The entry with the greatest key.
     pub fn last<T: Table>(&mut self) -> Result<Option<Entry<T>>, StorageError> {
         last::<T>(&self.table::<T>()?)
@@ -362,6 +383,26 @@ fn range_of<T: Table>(
     range: impl RangeBounds<T::Key>,
     limit: usize,
 ) -> Result<Vec<Entry<T>>, StorageError> {
+    walk::<T, _>(table, range, limit, |key, value| {
+        Ok((decode::<T, T::Key>(key)?, decode::<T, T::Value>(value)?))
+    })
+}
+
+fn keys_of<T: Table>(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    range: impl RangeBounds<T::Key>,
+    limit: usize,
+) -> Result<Vec<T::Key>, StorageError> {
+    walk::<T, _>(table, range, limit, |key, _| decode::<T, T::Key>(key))
+}
+
+/// Reads up to `limit` entries with keys in `range`, in key order, through `read`.
+fn walk<T: Table, R>(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    range: impl RangeBounds<T::Key>,
+    limit: usize,
+    read: impl Fn(&[u8], &[u8]) -> Result<R, StorageError>,
+) -> Result<Vec<R>, StorageError> {
     let encode = |bound: Bound<&T::Key>| match bound {
         Bound::Included(key) => Bound::Included(key.encode()),
         Bound::Excluded(key) => Bound::Excluded(key.encode()),
@@ -375,11 +416,11 @@ fn range_of<T: Table>(
             Bound::Unbounded => Bound::Unbounded,
         }
     }
-    let mut entries = Vec::new();
+    let mut out = Vec::new();
     for entry in table.range::<&[u8]>((as_slice(&start), as_slice(&end))).map_err(database_error)?.take(limit)
     {
         let (key, value) = entry.map_err(database_error)?;
-        entries.push((decode::<T, T::Key>(key.value())?, decode::<T, T::Value>(value.value())?));
+        out.push(read(key.value(), value.value())?);
     }
-    Ok(entries)
+    Ok(out)
 }

@@ -415,6 +415,12 @@ impl BlockCircuit {
         &self.data
     }
 
+    /// The circuit's digest (plonky2's, of its verifier data): how the
+    /// CodeControlGroup names it.
+    pub fn digest(&self) -> Digest {
+        Digest::from_elements(self.data.verifier_only.circuit_digest.elements)
+    }
+
     /// Decodes a proof of this circuit.
     pub fn decode_proof(&self, bytes: &[u8]) -> Result<BlockProof, ProofSystemError> {
         let capacity = BlockProof::capacity_of(bytes)?;

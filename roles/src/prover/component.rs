@@ -506,9 +506,9 @@ impl Worker {
         let plan = TreePlan::new(leaves);
         let done = self
             .store
-            .read(|tx| tx.range::<SegmentProofs>(batch_keys(number), usize::MAX))
+            .read(|tx| tx.keys::<SegmentProofs>(batch_keys(number), usize::MAX))
             .map_err(|error| error.to_string())?;
-        let done: std::collections::BTreeSet<u64> = done.into_iter().map(|(key, _)| key).collect();
+        let done: std::collections::BTreeSet<u64> = done.into_iter().collect();
         match plan.jobs().into_iter().find(|at| !done.contains(&segment_key(number, *at))) {
             Some(at) => self.prove_segment(&batch, &plan, at)?,
             None => self.prove_chain(&batch, &plan)?,
@@ -626,7 +626,7 @@ impl Worker {
                     proof: bytes.clone(),
                 };
                 tx.put::<BatchProofs>(&number, &record)?;
-                for (key, _) in tx.range::<SegmentProofs>(batch_keys(number), usize::MAX)? {
+                for key in tx.keys::<SegmentProofs>(batch_keys(number), usize::MAX)? {
                     if key != root_key {
                         tx.delete::<SegmentProofs>(&key)?;
                     }

@@ -60,6 +60,8 @@ fn tables_read_write_and_iterate_in_key_order() {
         store.read(|tx| tx.range::<Items>(2..=300, 10)).unwrap().into_iter().map(|(k, _)| k).collect();
     assert_eq!(keys, [2, 300]);
     assert_eq!(store.read(|tx| tx.range::<Items>(2.., 1)).unwrap().len(), 1);
+    assert_eq!(store.read(|tx| tx.keys::<Items>(2..=300, 10)).unwrap(), [2, 300]);
+    assert_eq!(store.write(|tx| tx.keys::<Items>(3.., 10)).unwrap(), [300, 70_000]);
     assert_eq!(store.read(|tx| tx.last::<Items>()).unwrap().map(|(k, _)| k), Some(70_000));
 
     assert!(store.write(|tx| tx.delete::<Items>(&300)).unwrap());
