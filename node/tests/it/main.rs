@@ -44,7 +44,7 @@ fn every_profile_boots_serves_and_stops_cleanly_on_sigterm() {
         node.wait_ready();
         let (status, body) = node.get("/ready");
         let ready: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(status, 200);
+        assert_eq!(status, 200, "profile {profile}: {body}\n{}", node.log());
         assert_eq!(ready["ready"], true);
         let mut expected_roles: Vec<&str> = roles.to_vec();
         expected_roles.sort_unstable();
