@@ -18,13 +18,42 @@ pub(crate) struct RunningDevnet {
     server: actix_web::dev::ServerHandle,
     task: actix_rt::task::JoinHandle<std::io::Result<()>>,
     addr_file: std::path::PathBuf,
+    chain: Arc<Mutex<Devnet>>,
 }
 
+/// How long `stop` waits for the server's threads to let go of the chain.
+const RELEASE_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl RunningDevnet {
-    /// Stops the server; the chain is flushed when the last handle to it is dropped.
+    /// Stops the server, then closes the chain: Bitcoin Core's chainstate is flushed
+    /// to disk when the last handle to it is dropped, so `stop` waits for the
+    /// server's worker threads to drop theirs and drops the last one itself, before
+    /// the process can exit with blocks still in memory.
     pub(crate) async fn stop(self) {
         self.server.stop(true).await;
         let _ = self.task.await;
+        let started = std::time::Instant::now();
+        let mut chain = self.chain;
+        loop {
+            match Arc::try_unwrap(chain) {
+                Ok(devnet) => {
+                    drop(devnet);
+                    tracing::info!(target: "rollup::devnet", "regtest chain closed");
+                    break;
+                }
+                Err(shared) if started.elapsed() < RELEASE_TIMEOUT => {
+                    chain = shared;
+                    actix_rt::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        target: "rollup::devnet",
+                        "the regtest chain is still in use; it is flushed when the process exits"
+                    );
+                    break;
+                }
+            }
+        }
         let _ = std::fs::remove_file(&self.addr_file);
     }
 }
@@ -52,7 +81,7 @@ pub(crate) async fn start(config: &mut Config) -> anyhow::Result<RunningDevnet> 
     let block_time =
         (config.devnet.block_time_ms > 0).then(|| Duration::from_millis(config.devnet.block_time_ms));
     let shared = Arc::new(Mutex::new(devnet));
-    let server = rollup_devnet::serve(shared, listen, block_time)
+    let server = rollup_devnet::serve(shared.clone(), listen, block_time)
         .with_context(|| format!("cannot serve the Esplora API on {listen}"))?;
     let url = format!("http://{}", server.local_addr);
     let addr_file = config.node.data_dir.join(ESPLORA_ADDR_FILE);
@@ -73,5 +102,5 @@ pub(crate) async fn start(config: &mut Config) -> anyhow::Result<RunningDevnet> 
 
     let handle = server.server.handle();
     let task = actix_rt::spawn(server.server);
-    Ok(RunningDevnet { server: handle, task, addr_file })
+    Ok(RunningDevnet { server: handle, task, addr_file, chain: shared })
 }
