@@ -1,0 +1,4 @@
+//! Integration tests of the tapscript toolkit: every gadget runs under Bitcoin Core's
+//! interpreter (libbitcoinkernel) on seeded random inputs against native code.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
