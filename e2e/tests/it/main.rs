@@ -17,6 +17,8 @@ use bitcoin::{
 use rollup_devnet::Wallet;
 use rollup_e2e::{http_get, TestEnv};
 
+mod winternitz;
+
 /// The output of `txid` paying `script`, read through Esplora.
 fn output_of(env: &TestEnv, txid: Txid, script: &ScriptBuf) -> (OutPoint, TxOut) {
     let tx = env.esplora().get_tx(&txid).unwrap().expect("transaction known to Esplora");

@@ -6,5 +6,6 @@
 
 mod builder;
 pub mod exec;
+pub mod winternitz;
 
 pub use builder::{decode_num, encode_num, Script, MAX_ELEMENT_BYTES, MAX_SCRIPT_NUM, MAX_STACK_ITEMS};
