@@ -16,7 +16,8 @@ use bitcoin::{Block, BlockHash, Transaction, TxOut};
 use bitcoinkernel::prelude::{BlockHashExt, BlockValidationStateExt};
 use bitcoinkernel::{
     BlockValidationStateRef, ChainType, ChainstateManager, Context, ContextBuilder, KernelError, Log, Logger,
-    PrecomputedTransactionData, ProcessBlockResult, ScriptPubkey, ValidationMode, VERIFY_ALL,
+    PrecomputedTransactionData, ProcessBlockResult, ScriptPubkey, ScriptVerifyError, ValidationMode,
+    VERIFY_ALL,
 };
 
 /// Why the kernel could not be set up or read.
@@ -219,13 +220,50 @@ pub struct ScriptFailure {
     pub input: usize,
     /// What the kernel said.
     pub reason: String,
+    /// Bitcoin Core's name for the script error (its `ScriptErrorString`, e.g.
+    /// `Script failed an OP_EQUALVERIFY operation`), when the input is a tapscript
+    /// spend our interpreter can diagnose: the kernel only says valid or invalid.
+    pub script_error: Option<String>,
+}
+
+impl ScriptFailure {
+    /// The reject reason Bitcoin Core's mempool gives:
+    /// `mandatory-script-verify-flag-failed (<script error>)`, or the input and the
+    /// kernel's message when the script error is unknown.
+    pub fn reject_reason(&self) -> String {
+        match &self.script_error {
+            Some(error) => format!("mandatory-script-verify-flag-failed ({error})"),
+            None => format!("mandatory-script-verify-flag-failed (input {}: {})", self.input, self.reason),
+        }
+    }
+}
+
+/// Core's script error for input `input` of `tx`, which the kernel refused, if it is
+/// a tapscript spend: our interpreter's diagnosis. An interpreter that finds the
+/// spend valid contradicts the kernel (the authority): that is logged and no error is
+/// named.
+fn diagnose(tx: &Transaction, spent: &[TxOut], input: usize) -> Option<String> {
+    let trace = rollup_l1::script::interpreter::diagnose_input(tx, input, spent)?;
+    match trace.result {
+        Err(failure) => Some(failure.error.to_string()),
+        Ok(()) => {
+            tracing::warn!(
+                target: "rollup::devnet::kernel",
+                txid = %tx.compute_txid(),
+                input,
+                "the kernel refuses a tapscript spend the interpreter accepts"
+            );
+            None
+        }
+    }
 }
 
 /// Verifies every input of `tx` under Bitcoin Core's interpreter with all consensus
 /// flags (P2SH, DERSIG, NULLDUMMY, CLTV, CSV, WITNESS, TAPROOT), `spent` being the
-/// outputs it spends, in input order.
+/// outputs it spends, in input order. A refused tapscript spend is diagnosed by our
+/// interpreter ([`ScriptFailure::script_error`]).
 pub fn verify_scripts(tx: &Transaction, spent: &[TxOut]) -> Result<(), ScriptFailure> {
-    let failure = |input: usize, reason: String| ScriptFailure { input, reason };
+    let failure = |input: usize, reason: String| ScriptFailure { input, reason, script_error: None };
     let kernel_tx =
         bitcoinkernel::Transaction::new(&serialize(tx)).map_err(|error| failure(0, error.to_string()))?;
     let kernel_spent: Vec<bitcoinkernel::TxOut> = spent
@@ -241,15 +279,24 @@ pub fn verify_scripts(tx: &Transaction, spent: &[TxOut]) -> Result<(), ScriptFai
     for (input, output) in spent.iter().enumerate() {
         let script = ScriptPubkey::new(output.script_pubkey.as_bytes())
             .map_err(|error| failure(input, error.to_string()))?;
-        bitcoinkernel::verify(
+        match bitcoinkernel::verify(
             &script,
             Some(amount(output)),
             &kernel_tx,
             input,
             Some(VERIFY_ALL),
             &precomputed,
-        )
-        .map_err(|error| failure(input, error.to_string()))?;
+        ) {
+            Ok(()) => {}
+            Err(error @ KernelError::ScriptVerify(ScriptVerifyError::Invalid)) => {
+                return Err(ScriptFailure {
+                    input,
+                    reason: error.to_string(),
+                    script_error: diagnose(tx, spent, input),
+                });
+            }
+            Err(error) => return Err(failure(input, error.to_string())),
+        }
     }
     Ok(())
 }
@@ -262,7 +309,41 @@ fn amount(output: &TxOut) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use bitcoin::opcodes::all::{OP_EQUALVERIFY, OP_PUSHNUM_7};
+    use bitcoin::opcodes::OP_TRUE;
+    use rollup_l1::script::exec::LeafSpend;
+    use rollup_l1::script::{encode_num, Script};
+
     use super::*;
+
+    #[test]
+    fn refused_tapscript_spends_are_named_as_core_names_them() {
+        let leaf = Script::new().op(OP_PUSHNUM_7).op(OP_EQUALVERIFY).op(OP_TRUE);
+        let good = LeafSpend::new(&leaf, &[encode_num(7)]).unwrap();
+        assert_eq!(verify_scripts(&good.tx, std::slice::from_ref(&good.spent)), Ok(()));
+        let bad = LeafSpend::new(&leaf, &[encode_num(8)]).unwrap();
+        let failure = verify_scripts(&bad.tx, std::slice::from_ref(&bad.spent)).unwrap_err();
+        assert_eq!(failure.input, 0);
+        assert_eq!(failure.script_error.as_deref(), Some("Script failed an OP_EQUALVERIFY operation"));
+        assert_eq!(
+            failure.reject_reason(),
+            "mandatory-script-verify-flag-failed (Script failed an OP_EQUALVERIFY operation)"
+        );
+        // Not tapscript (a P2WSH spend of the same script): the kernel's word only.
+        let script = leaf.to_script_buf();
+        let mut tx = bad.tx.clone();
+        tx.input[0].witness = bitcoin::Witness::from_slice(&[encode_num(8), script.to_bytes()]);
+        let p2wsh = TxOut {
+            value: bad.spent.value,
+            script_pubkey: bitcoin::ScriptBuf::new_p2wsh(&script.wscript_hash()),
+        };
+        let failure = verify_scripts(&tx, std::slice::from_ref(&p2wsh)).unwrap_err();
+        assert_eq!(failure.script_error, None);
+        assert_eq!(
+            failure.reject_reason(),
+            format!("mandatory-script-verify-flag-failed (input 0: {})", failure.reason)
+        );
+    }
 
     #[test]
     fn reject_reasons_are_read_from_core_log_lines() {

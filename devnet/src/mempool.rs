@@ -239,12 +239,7 @@ impl Mempool {
         let value_out: u64 = tx.output.iter().map(|output| output.value.to_sat()).sum();
         let fee = value_in.checked_sub(value_out).ok_or_else(|| reject("bad-txns-in-belowout"))?;
         let spent: Vec<TxOut> = coins.into_iter().map(|coin| coin.output).collect();
-        verify_scripts(tx, &spent).map_err(|failure| {
-            reject(format!(
-                "mandatory-script-verify-flag-failed (input {}: {})",
-                failure.input, failure.reason
-            ))
-        })?;
+        verify_scripts(tx, &spent).map_err(|failure| reject(failure.reject_reason()))?;
         Ok(MempoolEntry { tx: tx.clone(), fee: Amount::from_sat(fee), weight, spent })
     }
 }

@@ -5,6 +5,11 @@
 //! witness elements, and asks libbitcoinkernel to verify the spend with every
 //! consensus flag (taproot and tapscript included). The kernel's verdict is the
 //! verdict: nothing here decides whether a script succeeds.
+//!
+//! The same spend also runs under our own [`interpreter`](super::interpreter), which
+//! explains the verdict: Core's error and the failing opcode, the peak stack depth,
+//! the final stack. If the two verdicts differ, [`execute`] fails with
+//! [`ExecError::Disagreement`]: that is a bug in our interpreter, never hidden.
 
 use bitcoin::absolute::LockTime;
 use bitcoin::consensus::serialize;
@@ -17,6 +22,7 @@ use bitcoin::{
 };
 use bitcoinkernel::{KernelError, PrecomputedTransactionData, ScriptPubkey, VERIFY_ALL};
 
+use super::interpreter::{diagnose_input, ScriptFailure};
 use super::Script;
 
 /// BIP-341's provably unspendable internal key ("H"): the x coordinate of a point
@@ -38,6 +44,15 @@ pub enum ExecError {
     /// The kernel refused its inputs (not a script verdict).
     #[error("bitcoin kernel: {0}")]
     Kernel(String),
+    /// The kernel and our interpreter disagree on the verdict: a bug in the
+    /// interpreter (the kernel is the authority).
+    #[error("the kernel says {verdict} but the interpreter says {interpreter}", verdict = if *kernel { "valid" } else { "invalid" })]
+    Disagreement {
+        /// The kernel's verdict: the spend is valid.
+        kernel: bool,
+        /// The interpreter's verdict: `valid`, or its error and location.
+        interpreter: String,
+    },
 }
 
 /// A leaf spent through the script path: the output it commits to and the spend.
@@ -100,6 +115,16 @@ pub struct Execution {
     pub success: bool,
     /// The kernel's message when the spend is invalid.
     pub kernel_error: Option<String>,
+    /// Our interpreter's diagnosis when the spend is invalid: Core's error and the
+    /// failing opcode's position in the leaf.
+    pub error: Option<ScriptFailure>,
+    /// The most elements the main and alt stacks held together during execution
+    /// (the initial witness included).
+    pub peak_stack: usize,
+    /// The main stack when the leaf stopped (bottom first), success or not.
+    pub final_stack: Vec<Vec<u8>>,
+    /// Opcodes our interpreter evaluated (see [`Trace::opcodes_executed`](super::Trace)).
+    pub opcodes_executed: usize,
     /// The leaf's size in bytes.
     pub script_bytes: usize,
     /// The witness elements' total size in bytes (without the leaf and control block).
@@ -109,13 +134,31 @@ pub struct Execution {
 }
 
 /// Runs `leaf` on `witness` (bottom of the stack first) under Bitcoin Core's
-/// interpreter with every consensus flag.
+/// interpreter with every consensus flag, and under ours for the diagnosis.
+///
+/// Fails with [`ExecError::Disagreement`] if the two verdicts differ.
 pub fn execute(leaf: &Script, witness: &[Vec<u8>]) -> Result<Execution, ExecError> {
     let spend = LeafSpend::new(leaf, witness)?;
-    let verdict = kernel_verify(&spend.tx, std::slice::from_ref(&spend.spent), 0)?;
+    let spent = std::slice::from_ref(&spend.spent);
+    let verdict = kernel_verify(&spend.tx, spent, 0)?;
+    let trace = diagnose_input(&spend.tx, 0, spent)
+        .ok_or_else(|| ExecError::Taproot("the spend is not a tapscript spend".to_owned()))?;
+    if verdict.is_ok() != trace.result.is_ok() {
+        return Err(ExecError::Disagreement {
+            kernel: verdict.is_ok(),
+            interpreter: match trace.result {
+                Ok(()) => "valid".to_owned(),
+                Err(failure) => failure.to_string(),
+            },
+        });
+    }
     Ok(Execution {
         success: verdict.is_ok(),
         kernel_error: verdict.err(),
+        error: trace.result.err(),
+        peak_stack: trace.peak_stack,
+        final_stack: trace.final_stack,
+        opcodes_executed: trace.opcodes_executed,
         script_bytes: leaf.len(),
         witness_bytes: witness.iter().map(Vec::len).sum(),
         tx_weight: spend.tx.weight(),

@@ -3,9 +3,15 @@
 //! - [`Script`]: a fragment builder with minimal pushes; gadgets are functions that
 //!   return fragments, and a leaf is their concatenation.
 //! - [`exec`]: runs a leaf under Bitcoin Core's interpreter (libbitcoinkernel).
+//! - [`interpreter`]: our own tapscript interpreter, which explains a verdict (Core's
+//!   error, the failing opcode, the peak stack depth, the final stack).
+//! - [`winternitz`]: Winternitz one-time signatures over hash160, natively and in
+//!   script.
 
 mod builder;
 pub mod exec;
+pub mod interpreter;
 pub mod winternitz;
 
 pub use builder::{decode_num, encode_num, Script, MAX_ELEMENT_BYTES, MAX_SCRIPT_NUM, MAX_STACK_ITEMS};
+pub use interpreter::{diagnose_input, run_tapscript, ScriptError, ScriptFailure, Trace};
