@@ -1,0 +1,38 @@
+//! Sizes of the tapscript toolkit's gadgets, each measured on a successful run under
+//! Bitcoin Core's interpreter: leaf bytes, witness bytes, peak stack items (main and
+//! alt stacks together) and the weight of the whole spending transaction.
+//!
+//! `cargo bench -p rollup-l1 --bench script`
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Instant;
+
+use rollup_l1::script::exec::{execute, Execution};
+use rollup_l1::script::Script;
+
+mod winternitz;
+
+/// Runs `leaf` on `witness`, checks that it succeeds, prints one table row and
+/// returns the execution.
+fn measure(name: &str, leaf: &Script, witness: &[Vec<u8>]) -> Execution {
+    let start = Instant::now();
+    let run = execute(leaf, witness).expect("the leaf runs");
+    let elapsed = start.elapsed();
+    assert!(run.success, "{name}: {:?}", run.error);
+    println!(
+        "| {name} | {} | {} | {} | {} | {:.1} |",
+        run.script_bytes,
+        run.witness_bytes,
+        run.peak_stack,
+        run.tx_weight.to_wu(),
+        elapsed.as_secs_f64() * 1e3
+    );
+    run
+}
+
+fn main() {
+    println!("| gadget | leaf bytes | witness bytes | peak stack | tx weight (WU) | run (ms) |");
+    println!("|---|---|---|---|---|---|");
+    winternitz::bench();
+}
