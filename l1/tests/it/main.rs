@@ -2,3 +2,4 @@
 //! interpreter (libbitcoinkernel) on seeded random inputs against native code.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+mod fq;
