@@ -7,9 +7,14 @@
 //!   error, the failing opcode, the peak stack depth, the final stack).
 //! - [`winternitz`]: Winternitz one-time signatures over hash160, natively and in
 //!   script.
+//! - [`bigint`]: unsigned integers as n limbs of b bits (add, subtract, compare,
+//!   range checks, a hinted modular multiply).
+//! - [`fq`]: BLS12-381 base-field arithmetic (Fq and Fq2) on those limbs.
 
+pub mod bigint;
 mod builder;
 pub mod exec;
+pub mod fq;
 pub mod interpreter;
 pub mod winternitz;
 
