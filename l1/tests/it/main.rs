@@ -2,3 +2,6 @@
 //! interpreter (libbitcoinkernel) on seeded random inputs against native code.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod blake3;
+mod limbs;
