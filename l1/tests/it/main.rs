@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod blake3;
 mod fq;
 mod interpreter;
+mod limbs;
 mod winternitz;
