@@ -12,6 +12,7 @@ use rollup_l1::script::exec::{execute, Execution};
 use rollup_l1::script::Script;
 
 mod fq;
+mod hash;
 mod winternitz;
 
 /// The weight a standard transaction may have (`MAX_STANDARD_TX_WEIGHT`).
@@ -42,5 +43,6 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|");
     winternitz::bench();
+    hash::bench();
     fq::bench();
 }

@@ -818,9 +818,13 @@ pub struct Blake3Gadget {
 /// whole digest.
 ///
 /// Assumes nibbles in `[0, 16)` and limbs in `[0, 2^(8·bytes))`; limbs are
-/// **verified** by their decomposition, nibbles are not (an out-of-range nibble
-/// picks a wrong table entry or a wrong sum: the digest is then simply wrong, so
-/// a caller comparing it with a committed value rejects).
+/// **verified** by their decomposition, nibbles are not: an out-of-range nibble
+/// picks a wrong table entry or a wrong sum, and the digest is then wrong. A leaf
+/// that succeeds when the digest *matches* a commitment is safe with unchecked
+/// nibbles; a disprove leaf, which succeeds on a *mismatch*, must take its nibbles
+/// from a verified source (Winternitz digits of width 4, which the verifier
+/// bounds) or check each with [`limbs::range_check`](super::limbs::range_check)`(4)`,
+/// or a challenger could disprove an honest value with a wrong nibble.
 pub fn blake3_hash(msg_len: usize, out_bytes: usize, form: MessageForm) -> Result<Blake3Gadget, Blake3Error> {
     if msg_len > MAX_MESSAGE_BYTES {
         return Err(Blake3Error::MessageTooLong(msg_len));
@@ -890,7 +894,7 @@ pub fn blake3_hash(msg_len: usize, out_bytes: usize, form: MessageForm) -> Resul
 /// first 8 words of the output ([`compress_native`]) as 32 little-endian bytes.
 ///
 /// `block_len`, `counter` and `flags` are build-time constants. Assumes nibbles in
-/// `[0, 16)`.
+/// `[0, 16)`, not verified (see [`blake3_hash`] for when that matters).
 pub fn blake3_compress(block_len: usize, counter: u64, flags: u32) -> Result<Blake3Gadget, Blake3Error> {
     if block_len > BLOCK_BYTES {
         return Err(Blake3Error::BadBlockLength(block_len));
