@@ -15,13 +15,14 @@
 //! `a·b = q·m + r` without `OP_MUL` (see its documentation for the method).
 
 use bitcoin::opcodes::all::{
-    OP_2DROP, OP_2DUP, OP_ADD, OP_BOOLAND, OP_BOOLOR, OP_DROP, OP_DUP, OP_ELSE, OP_ENDIF, OP_EQUAL,
-    OP_EQUALVERIFY, OP_FROMALTSTACK, OP_GREATERTHANOREQUAL, OP_IF, OP_LESSTHAN, OP_NEGATE, OP_NOT, OP_NOTIF,
-    OP_OVER, OP_PICK, OP_ROLL, OP_SUB, OP_SWAP, OP_TOALTSTACK, OP_TUCK, OP_VERIFY, OP_WITHIN,
+    OP_2DUP, OP_ADD, OP_BOOLAND, OP_BOOLOR, OP_DROP, OP_DUP, OP_ELSE, OP_ENDIF, OP_EQUAL, OP_EQUALVERIFY,
+    OP_FROMALTSTACK, OP_GREATERTHANOREQUAL, OP_IF, OP_LESSTHAN, OP_NEGATE, OP_NOT, OP_NOTIF, OP_OVER,
+    OP_PICK, OP_SUB, OP_SWAP, OP_TOALTSTACK, OP_TUCK, OP_VERIFY, OP_WITHIN,
 };
 use num_bigint::{BigInt, BigUint};
 use num_traits::{ToPrimitive, Zero};
 
+use super::limbs::{drop_items, pick, roll};
 use super::{encode_num, Script};
 
 /// Why a multi-limb layout or value was refused.
@@ -387,29 +388,6 @@ impl Limbs {
         // Flag 1: s ≥ m, keep t (drop s beneath it); else drop t.
         Ok(script.op(OP_IF).for_each(n, |_| roll(n).op(OP_DROP)).op(OP_ELSE).then(drop_items(n)).op(OP_ENDIF))
     }
-}
-
-/// `[.., x, (depth items)] -> [.., x, (depth items), x]`
-pub(crate) fn pick(depth: usize) -> Script {
-    match depth {
-        0 => Script::new().op(OP_DUP),
-        1 => Script::new().op(OP_OVER),
-        _ => Script::new().num(depth as i64).op(OP_PICK),
-    }
-}
-
-/// `[.., x, (depth items)] -> [.., (depth items), x]`
-pub(crate) fn roll(depth: usize) -> Script {
-    match depth {
-        0 => Script::new(),
-        1 => Script::new().op(OP_SWAP),
-        _ => Script::new().num(depth as i64).op(OP_ROLL),
-    }
-}
-
-/// Drops `count` items.
-pub(crate) fn drop_items(count: usize) -> Script {
-    Script::new().ops(OP_2DROP, count / 2).ops(OP_DROP, count % 2)
 }
 
 /// `[.., x] -> [.., x + c]`
