@@ -55,6 +55,7 @@ pub(crate) fn bench() {
         (64, MessageForm::Nibbles, 32),
         (64, MessageForm::Nibbles, 20),
         (64, MessageForm::U24Limbs, 32),
+        (1024, MessageForm::U24Limbs, 32),
     ] {
         let message: Vec<u8> = (0..length).map(|i| (i * 29 + 5) as u8).collect();
         let witness = match form {
