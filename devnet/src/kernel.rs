@@ -16,8 +16,7 @@ use bitcoin::{Block, BlockHash, Transaction, TxOut};
 use bitcoinkernel::prelude::{BlockHashExt, BlockValidationStateExt};
 use bitcoinkernel::{
     BlockValidationStateRef, ChainType, ChainstateManager, Context, ContextBuilder, KernelError, Log, Logger,
-    PrecomputedTransactionData, ProcessBlockResult, ScriptPubkey, ScriptVerifyError, ValidationMode,
-    VERIFY_ALL,
+    ProcessBlockResult, ValidationMode,
 };
 
 /// Why the kernel could not be set up or read.
@@ -263,48 +262,15 @@ fn diagnose(tx: &Transaction, spent: &[TxOut], input: usize) -> Option<String> {
 /// outputs it spends, in input order. A refused tapscript spend is diagnosed by our
 /// interpreter ([`ScriptFailure::script_error`]).
 pub fn verify_scripts(tx: &Transaction, spent: &[TxOut]) -> Result<(), ScriptFailure> {
-    let failure = |input: usize, reason: String| ScriptFailure { input, reason, script_error: None };
-    let kernel_tx =
-        bitcoinkernel::Transaction::new(&serialize(tx)).map_err(|error| failure(0, error.to_string()))?;
-    let kernel_spent: Vec<bitcoinkernel::TxOut> = spent
-        .iter()
-        .map(|output| {
-            let script = ScriptPubkey::new(output.script_pubkey.as_bytes())?;
-            Ok(bitcoinkernel::TxOut::new(&script, amount(output)))
-        })
-        .collect::<Result<_, KernelError>>()
-        .map_err(|error| failure(0, error.to_string()))?;
-    let precomputed = PrecomputedTransactionData::new(&kernel_tx, &kernel_spent)
-        .map_err(|error| failure(0, error.to_string()))?;
-    for (input, output) in spent.iter().enumerate() {
-        let script = ScriptPubkey::new(output.script_pubkey.as_bytes())
-            .map_err(|error| failure(input, error.to_string()))?;
-        match bitcoinkernel::verify(
-            &script,
-            Some(amount(output)),
-            &kernel_tx,
-            input,
-            Some(VERIFY_ALL),
-            &precomputed,
-        ) {
-            Ok(()) => {}
-            Err(error @ KernelError::ScriptVerify(ScriptVerifyError::Invalid)) => {
-                return Err(ScriptFailure {
-                    input,
-                    reason: error.to_string(),
-                    script_error: diagnose(tx, spent, input),
-                });
-            }
-            Err(error) => return Err(failure(input, error.to_string())),
-        }
+    match rollup_l1::script::exec::kernel_verify_inputs(tx, spent, 0..spent.len()) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(refused)) => Err(ScriptFailure {
+            input: refused.input,
+            reason: refused.message,
+            script_error: diagnose(tx, spent, refused.input),
+        }),
+        Err(error) => Err(ScriptFailure { input: 0, reason: error.to_string(), script_error: None }),
     }
-    Ok(())
-}
-
-fn amount(output: &TxOut) -> i64 {
-    // Output values are at most 21e14 satoshis, far below i64::MAX; the checks
-    // before script verification reject larger ones.
-    i64::try_from(output.value.to_sat()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

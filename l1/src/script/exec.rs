@@ -165,6 +165,15 @@ pub fn execute(leaf: &Script, witness: &[Vec<u8>]) -> Result<Execution, ExecErro
     })
 }
 
+/// The kernel's refusal of one input's script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputRefused {
+    /// The refused input.
+    pub input: usize,
+    /// The kernel's message (it names no script error: valid or invalid only).
+    pub message: String,
+}
+
 /// Verifies input `input` of `tx` under the kernel with every consensus flag:
 /// `Ok(Err(message))` is a script failure, `Err` a refusal of the inputs themselves.
 pub fn kernel_verify(
@@ -172,6 +181,17 @@ pub fn kernel_verify(
     spent: &[TxOut],
     input: usize,
 ) -> Result<Result<(), String>, ExecError> {
+    Ok(kernel_verify_inputs(tx, spent, [input])?.map_err(|refused| refused.message))
+}
+
+/// Verifies `inputs` of `tx`, in order, under the kernel with every consensus flag,
+/// `spent` being the outputs all of `tx`'s inputs spend: the first refused input, or
+/// `Err` if the kernel refuses the transaction or the outputs themselves.
+pub fn kernel_verify_inputs(
+    tx: &Transaction,
+    spent: &[TxOut],
+    inputs: impl IntoIterator<Item = usize>,
+) -> Result<Result<(), InputRefused>, ExecError> {
     let kernel = |error: KernelError| ExecError::Kernel(error.to_string());
     let kernel_tx = bitcoinkernel::Transaction::new(&serialize(tx)).map_err(kernel)?;
     let kernel_spent: Vec<bitcoinkernel::TxOut> = spent
@@ -183,23 +203,27 @@ pub fn kernel_verify(
         .collect::<Result<_, KernelError>>()
         .map_err(kernel)?;
     let precomputed = PrecomputedTransactionData::new(&kernel_tx, &kernel_spent).map_err(kernel)?;
-    let output =
-        spent.get(input).ok_or_else(|| ExecError::Kernel(format!("no spent output for input {input}")))?;
-    let script = ScriptPubkey::new(output.script_pubkey.as_bytes()).map_err(kernel)?;
-    match bitcoinkernel::verify(
-        &script,
-        Some(sats(output)),
-        &kernel_tx,
-        input,
-        Some(VERIFY_ALL),
-        &precomputed,
-    ) {
-        Ok(()) => Ok(Ok(())),
-        Err(KernelError::ScriptVerify(bitcoinkernel::ScriptVerifyError::Invalid)) => {
-            Ok(Err("script verification failed".to_owned()))
+    for input in inputs {
+        let output = spent
+            .get(input)
+            .ok_or_else(|| ExecError::Kernel(format!("no spent output for input {input}")))?;
+        let script = ScriptPubkey::new(output.script_pubkey.as_bytes()).map_err(kernel)?;
+        match bitcoinkernel::verify(
+            &script,
+            Some(sats(output)),
+            &kernel_tx,
+            input,
+            Some(VERIFY_ALL),
+            &precomputed,
+        ) {
+            Ok(()) => {}
+            Err(KernelError::ScriptVerify(bitcoinkernel::ScriptVerifyError::Invalid)) => {
+                return Ok(Err(InputRefused { input, message: "script verification failed".to_owned() }));
+            }
+            Err(error) => return Err(kernel(error)),
         }
-        Err(error) => Err(kernel(error)),
     }
+    Ok(Ok(()))
 }
 
 fn sats(output: &TxOut) -> i64 {
