@@ -15,9 +15,9 @@
 //! `a·b = q·m + r` without `OP_MUL` (see its documentation for the method).
 
 use bitcoin::opcodes::all::{
-    OP_2DUP, OP_ADD, OP_BOOLAND, OP_BOOLOR, OP_DROP, OP_DUP, OP_ELSE, OP_ENDIF, OP_EQUAL, OP_EQUALVERIFY,
-    OP_FROMALTSTACK, OP_GREATERTHANOREQUAL, OP_IF, OP_LESSTHAN, OP_NEGATE, OP_NOT, OP_NOTIF, OP_OVER,
-    OP_PICK, OP_SUB, OP_SWAP, OP_TOALTSTACK, OP_TUCK, OP_VERIFY, OP_WITHIN,
+    OP_2DUP, OP_ADD, OP_BOOLAND, OP_BOOLOR, OP_DROP, OP_DUP, OP_ELSE, OP_ENDIF, OP_FROMALTSTACK,
+    OP_GREATERTHANOREQUAL, OP_IF, OP_LESSTHAN, OP_NEGATE, OP_NOT, OP_NOTIF, OP_NUMEQUAL, OP_NUMEQUALVERIFY,
+    OP_OVER, OP_PICK, OP_SUB, OP_SWAP, OP_TOALTSTACK, OP_TUCK, OP_VERIFY, OP_WITHIN,
 };
 use num_bigint::{BigInt, BigUint};
 use num_traits::{ToPrimitive, Zero};
@@ -280,22 +280,28 @@ impl Limbs {
         script
     }
 
-    /// Compares limb by limb: `[.., a, b] -> [.., a == b]` (equal limbs; for
-    /// normalised inputs, equal values).
+    /// Compares limb by limb as numbers: `[.., a, b] -> [.., a == b]` (equal limbs;
+    /// for normalised inputs, equal values).
+    ///
+    /// Numeric equality (`OP_NUMEQUAL`), never byte equality: a witness may encode a
+    /// limb non-minimally (`[5, 0]` for 5, consensus-valid in tapscript), and a byte
+    /// comparison would call two equal values different, which a disprove leaf
+    /// (succeeding on a mismatch) must never do. A limb wider than 4 bytes fails.
     pub fn equal(&self) -> Script {
         let n = self.limbs;
-        let mut script = roll(n).op(OP_EQUAL);
+        let mut script = roll(n).op(OP_NUMEQUAL);
         for i in 1..n {
             // Above a_{n-1-i}: b_{n-1-i}, the flag, b_0..b_{n-2-i}.
-            script = script.op(OP_SWAP).then(roll(n + 1 - i)).op(OP_EQUAL).op(OP_BOOLAND);
+            script = script.op(OP_SWAP).then(roll(n + 1 - i)).op(OP_NUMEQUAL).op(OP_BOOLAND);
         }
         script
     }
 
-    /// `[.., a, b] -> [..]`, failing unless every limb of `a` equals that of `b`.
+    /// `[.., a, b] -> [..]`, failing unless every limb of `a` equals that of `b` as a
+    /// number (see [`Limbs::equal`]).
     pub fn equalverify(&self) -> Script {
         let n = self.limbs;
-        Script::new().for_each(n, |k| roll(n - k).op(OP_EQUALVERIFY))
+        Script::new().for_each(n, |k| roll(n - k).op(OP_NUMEQUALVERIFY))
     }
 
     /// `[.., a] -> [.., a == 0]` (every limb zero).
@@ -691,7 +697,9 @@ impl MulMod {
         }
         for k in (0..n).rev() {
             model.pick(Slot::R(k))?;
-            model.emit(Script::new().op(OP_EQUALVERIFY), 2, 0);
+            // Numeric, not byte, equality: r's limbs come from the witness, where a
+            // non-minimal encoding of the right value is consensus-valid.
+            model.emit(Script::new().op(OP_NUMEQUALVERIFY), 2, 0);
         }
         // Drop the tables and digits: everything above r.
         let above = model.slots.len() - n;

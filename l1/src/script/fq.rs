@@ -83,12 +83,13 @@ pub fn fq_neg() -> Result<Script, BigIntError> {
     FQ.neg_mod(&modulus())
 }
 
-/// `[.., a, b] -> [.., a == b]` (canonical inputs: limb equality is equality).
+/// `[.., a, b] -> [.., a == b]` (canonical inputs: limb equality, compared as
+/// numbers, is equality).
 pub fn fq_equal() -> Script {
     FQ.equal()
 }
 
-/// `[.., a, b] -> [..]`, failing unless `a == b` limb by limb.
+/// `[.., a, b] -> [..]`, failing unless `a == b` limb by limb, compared as numbers.
 pub fn fq_equalverify() -> Script {
     FQ.equalverify()
 }
@@ -228,7 +229,8 @@ pub fn fq2_square() -> Result<Script, BigIntError> {
 pub fn fq2_square_hint(a: (&BigUint, &BigUint)) -> Result<Vec<Vec<u8>>, BigIntError> {
     let p = modulus();
     let sum = (a.0 + a.1) % &p;
-    let diff = (a.0 + &p - a.1) % &p;
+    // Reduced first, so that a non-canonical input cannot underflow.
+    let diff = (a.0 % &p + &p - a.1 % &p) % &p;
     let mut hints = fq_mul_hint(&sum, &diff)?;
     hints.extend(fq_mul_hint(a.0, a.1)?);
     Ok(hints)

@@ -107,6 +107,37 @@ fn equality_and_is_zero() {
 }
 
 #[test]
+fn equality_reads_limbs_as_numbers_whatever_their_encoding() {
+    // A witness may encode a limb non-minimally (5 as [5, 0]): tapscript consensus
+    // accepts it, the canonical check accepts it, so equality must too, or a
+    // disprove leaf could call an honest value different.
+    let a = big(&Fq::from(5u64));
+    let mut padded = wit(&a);
+    padded[0] = vec![5, 0];
+    let check = fq::fq_verify_canonical().unwrap().then(FQ.drop()).op(OP_TRUE);
+    assert!(run(&check, &padded).success, "the canonical check accepts the padded limb");
+    let w = concat(&[&wit(&a), &padded]);
+    let equal = fq::fq_equal().then(Script::new().num(1).op(bitcoin::opcodes::all::OP_EQUAL));
+    assert!(run(&equal, &w).success, "equal");
+    assert!(run(&fq::fq_equalverify().op(OP_TRUE), &w).success, "equalverify");
+    // A padded limb of a different value is still different.
+    let mut other = padded.clone();
+    other[0] = vec![6, 0];
+    let w = concat(&[&wit(&a), &other]);
+    let different = fq::fq_equal().then(Script::new().num(0).op(bitcoin::opcodes::all::OP_EQUAL));
+    assert!(run(&different, &w).success, "different");
+    assert!(!run(&fq::fq_equalverify().op(OP_TRUE), &w).success, "equalverify different");
+    // The multiply's remainder may be padded too and still be the right one.
+    let b = big(&Fq::from(7u64));
+    let mut hint = fq::fq_mul_hint(&a, &b).unwrap();
+    assert_eq!(hint[0], encode_num(35));
+    hint[0] = vec![35, 0];
+    let leaf =
+        fq::fq_mul().unwrap().then(fq::fq_push(&BigUint::from(35u8)).unwrap()).then(fq::fq_equalverify());
+    assert!(run(&leaf.op(OP_TRUE), &concat(&[&hint, &wit(&a), &wit(&b)])).success, "padded remainder");
+}
+
+#[test]
 fn verify_canonical_accepts_canonical_and_refuses_the_rest() {
     let leaf = fq::fq_verify_canonical().unwrap().then(FQ.drop()).op(OP_TRUE);
     for a in samples(3, 3) {
