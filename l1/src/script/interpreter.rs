@@ -687,6 +687,10 @@ impl Machine<'_> {
             0x63 | 0x64 => {
                 let mut value = false;
                 if executing {
+                    // Core names an empty stack here an unbalanced conditional.
+                    if self.stack.is_empty() {
+                        return Err(UnbalancedConditional);
+                    }
                     let top = self.top(0)?;
                     if top.len() > 1 || (top.len() == 1 && top[0] != 1) {
                         return Err(TapscriptMinimalIf);

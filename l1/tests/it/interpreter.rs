@@ -242,6 +242,18 @@ fn every_error_kind_is_named_and_located() {
             fails(ScriptError::UnbalancedConditional, 0, 0),
         ),
         (
+            "OP_IF on an empty stack (Core: unbalanced, not a stack error)",
+            Script::new().op(OP_IF).op(OP_ENDIF).op(OP_TRUE),
+            vec![],
+            fails(ScriptError::UnbalancedConditional, 0, 0),
+        ),
+        (
+            "OP_NOTIF on an empty stack",
+            Script::new().op(OP_NOTIF).op(OP_ENDIF).op(OP_TRUE),
+            vec![],
+            fails(ScriptError::UnbalancedConditional, 0, 0),
+        ),
+        (
             "OP_IF left open",
             Script::new().op(OP_TRUE).op(OP_TRUE).op(OP_IF),
             vec![],
