@@ -86,6 +86,11 @@ fn assert_bits(bits: u32) {
 /// note that tapscript consensus does not require minimal encodings, so a padded
 /// encoding of an in-range value passes). 3–8 bytes.
 ///
+/// Numbers from the witness may be padded this way, and gadgets that pass an input
+/// through unchanged ([`range_check_keep`], the last digit of [`to_windows`]) pass
+/// its encoding too: compare numbers with `OP_NUMEQUAL`, never byte-wise with
+/// `OP_EQUAL`, or a disprove leaf could call two equal values different.
+///
 /// # Panics
 /// If `bits` is not in `1..=31`.
 pub fn range_check(bits: u32) -> Script {
@@ -162,7 +167,7 @@ fn add31_from_complement() -> Script {
 ///
 /// Assumes `0 ≤ a, b < 2^bits` (not verified). Works for every width up to 31: for
 /// 31-bit limbs, whose sum does not fit a script number, it compares `a` with
-/// `2^31 - 1 - b` instead of adding first. 11–26 bytes.
+/// `2^31 - 1 - b` instead of adding first. 10–24 bytes.
 ///
 /// # Panics
 /// If `bits` is not in `1..=31`.
@@ -177,7 +182,7 @@ pub fn add_carry(bits: u32) -> Script {
 
 /// Addition with carry in and out: `[a, b, c] -> [(a + b + c) mod 2^bits, carry]`.
 ///
-/// Assumes `0 ≤ a, b < 2^bits` and `c ∈ {0, 1}` (not verified). 12–29 bytes.
+/// Assumes `0 ≤ a, b < 2^bits` and `c ∈ {0, 1}` (not verified). 11–27 bytes.
 ///
 /// # Panics
 /// If `bits` is not in `1..=31`.
@@ -212,7 +217,7 @@ fn normalize_difference(bits: u32) -> Script {
 /// Subtraction with borrow out: `[a, b] -> [(a - b) mod 2^bits, borrow]`, where
 /// `borrow = (a < b)`.
 ///
-/// Assumes `0 ≤ a, b < 2^bits` (not verified). 11–15 bytes.
+/// Assumes `0 ≤ a, b < 2^bits` (not verified). 10–15 bytes.
 ///
 /// # Panics
 /// If `bits` is not in `1..=31`.
@@ -224,7 +229,7 @@ pub fn sub_borrow(bits: u32) -> Script {
 /// Subtraction with borrow in and out:
 /// `[a, b, c] -> [(a - b - c) mod 2^bits, borrow]`, `borrow = (a < b + c)`.
 ///
-/// Assumes `0 ≤ a, b < 2^bits` and `c ∈ {0, 1}` (not verified). 12–35 bytes.
+/// Assumes `0 ≤ a, b < 2^bits` and `c ∈ {0, 1}` (not verified). 11–35 bytes.
 ///
 /// # Panics
 /// If `bits` is not in `1..=31`.
@@ -300,8 +305,8 @@ pub fn sub_n(n: usize, bits: u32) -> Script {
 
 /// Multi-limb equality: `[a_0 .. a_{n-1}, b_0 .. b_{n-1}] -> [a == b]`.
 ///
-/// Limbs are compared as numbers (`OP_NUMEQUAL`), so every limb must be a minimal
-/// number of at most 4 bytes (verified by the opcode). About 5 bytes per limb.
+/// Limbs are compared as numbers (`OP_NUMEQUAL`), so any encoding of a limb of at
+/// most 4 bytes compares by its value (a longer one fails). About 5 bytes per limb.
 ///
 /// # Panics
 /// If `n == 0`.
@@ -463,7 +468,7 @@ pub fn to_windows(bits: u32, k: u32) -> Script {
 ///
 /// Assumes `0 ≤ d_j < 2^k` and that the top window fits (not verified; use
 /// [`range_check`] on the result or the digits when they come from a witness).
-/// `2k + 3` to `2k + 4` bytes per digit.
+/// At most `2k + 4` bytes per digit.
 ///
 /// # Panics
 /// If `bits` is not in `1..=31` or `k` not in `1..=bits`.
@@ -490,7 +495,7 @@ pub fn to_bits(bits: u32) -> Script {
 }
 
 /// Bit recomposition: `[bit_{bits-1} .. bit_0] -> [x]`. Assumes every bit is 0 or 1
-/// (not verified). 5–6 bytes per bit.
+/// (not verified). At most 6 bytes per bit.
 ///
 /// # Panics
 /// If `bits` is not in `1..=31`.

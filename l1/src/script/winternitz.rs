@@ -776,7 +776,7 @@ impl Output {
 /// or 6, 3 more for 7 and 4 more for 8, whose constants take longer pushes); then
 /// `3 n0 - 1` to bring the message digits back and sum them, `2 w + 4` more per
 /// digit merged into a chunk, `1 + (n1 - 1)(2 w + 2)` to rebuild the checksum and
-/// 4 or 5 for the final comparison. With `w = 4` and a 32-byte message: 4,706
+/// 3 to 6 for the final comparison (`2 +` the push of `n0 M`). With `w = 4` and a 32-byte message: 4,706
 /// bytes leaving digits, 5,090 leaving bytes (see the tests' size table).
 pub fn verify_script(public_key: &PublicKey, output: Output) -> Result<Script, WinternitzError> {
     let params = public_key.params;
