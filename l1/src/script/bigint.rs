@@ -109,8 +109,10 @@ impl Limbs {
         limbs.iter().rev().fold(BigInt::zero(), |acc, limb| (acc << self.bits) + BigInt::from(*limb))
     }
 
-    /// Decodes stack or witness elements (limb 0 first) into a value; every element
-    /// must be a minimal script number and the value non-negative.
+    /// Decodes stack or witness elements (limb 0 first) into a value, reading each as
+    /// script arithmetic does ([`read_operand`](super::read_operand): at most 4
+    /// bytes, any encoding), so a watcher reads what a script accepted; the value
+    /// must be non-negative.
     pub fn from_elements(&self, elements: &[Vec<u8>]) -> Result<BigUint, BigIntError> {
         if elements.len() != self.limbs {
             return Err(BigIntError::Malformed(format!(
@@ -122,8 +124,8 @@ impl Limbs {
         let limbs = elements
             .iter()
             .map(|element| {
-                super::decode_num(element)
-                    .ok_or_else(|| BigIntError::Malformed(format!("not a script number: {element:02x?}")))
+                super::read_operand(element)
+                    .ok_or_else(|| BigIntError::Malformed(format!("not a script operand: {element:02x?}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let value = self.value_of(&limbs);

@@ -200,6 +200,26 @@ pub fn decode_num(bytes: &[u8]) -> Option<i64> {
     Some(if last & 0x80 != 0 { -magnitude } else { magnitude })
 }
 
+/// A stack element read as script arithmetic reads an operand under tapscript's
+/// consensus rules: at most 4 bytes, any encoding (a padded `[5, 0]` is 5, `[0x80]`
+/// is zero). `None` for a longer element, which makes arithmetic fail.
+///
+/// Watchers parse witnesses with this, so that they read exactly what a script
+/// accepted.
+pub fn read_operand(bytes: &[u8]) -> Option<i64> {
+    let Some((last, _)) = bytes.split_last() else {
+        return Some(0);
+    };
+    if bytes.len() > 4 {
+        return None;
+    }
+    let magnitude = bytes.iter().enumerate().fold(0i64, |value, (i, byte)| {
+        let byte = if i + 1 == bytes.len() { byte & 0x7f } else { *byte };
+        value | (i64::from(byte) << (8 * i))
+    });
+    Some(if last & 0x80 != 0 { -magnitude } else { magnitude })
+}
+
 #[cfg(test)]
 mod tests {
     use bitcoin::opcodes::all::{OP_ADD, OP_DUP};
@@ -223,6 +243,12 @@ mod tests {
         }
         assert_eq!(decode_num(&[1, 0]), None, "padded with a zero byte");
         assert_eq!(decode_num(&[0x80]), None, "negative zero");
+        // Operands: any encoding of at most 4 bytes.
+        assert_eq!(read_operand(&[5, 0]), Some(5));
+        assert_eq!(read_operand(&[0x80]), Some(0));
+        assert_eq!(read_operand(&[1, 0x80]), Some(-1));
+        assert_eq!(read_operand(&[0xff, 0xff, 0xff, 0x7f]), Some(MAX_SCRIPT_NUM));
+        assert_eq!(read_operand(&[0, 0, 0, 0, 1]), None);
     }
 
     #[test]

@@ -22,5 +22,7 @@ pub mod interpreter;
 pub mod limbs;
 pub mod winternitz;
 
-pub use builder::{decode_num, encode_num, Script, MAX_ELEMENT_BYTES, MAX_SCRIPT_NUM, MAX_STACK_ITEMS};
+pub use builder::{
+    decode_num, encode_num, read_operand, Script, MAX_ELEMENT_BYTES, MAX_SCRIPT_NUM, MAX_STACK_ITEMS,
+};
 pub use interpreter::{diagnose_input, run_tapscript, ScriptError, ScriptFailure, Trace};

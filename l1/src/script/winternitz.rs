@@ -59,7 +59,7 @@ use bitcoin::opcodes::all::{
     OP_TOALTSTACK, OP_TUCK,
 };
 
-use super::{encode_num, Script, MAX_SCRIPT_NUM, MAX_STACK_ITEMS};
+use super::{encode_num, read_operand, Script, MAX_SCRIPT_NUM, MAX_STACK_ITEMS};
 
 /// The bytes of a hash160 output: every chain value, secret and public key element.
 pub const HASH_BYTES: usize = 20;
@@ -652,29 +652,13 @@ impl Signature {
                 .as_slice()
                 .try_into()
                 .map_err(|_| WinternitzError::ChainValueLength { index, len: pair[0].len() })?;
-            let digit = decode_script_num(&pair[1]).ok_or(WinternitzError::DigitEncoding { index })?;
+            let digit = read_operand(&pair[1]).ok_or(WinternitzError::DigitEncoding { index })?;
             let digit = u32::try_from(digit).map_err(|_| WinternitzError::DigitEncoding { index })?;
             digits.push(digit.min(max));
             chain_values.push(value);
         }
         Ok(Self { params, digits, chain_values })
     }
-}
-
-/// A script number of at most 4 bytes as the interpreter reads it without the
-/// minimal-encoding rule.
-fn decode_script_num(bytes: &[u8]) -> Option<i64> {
-    let Some((last, _)) = bytes.split_last() else {
-        return Some(0);
-    };
-    if bytes.len() > 4 {
-        return None;
-    }
-    let magnitude = bytes.iter().enumerate().fold(0i64, |value, (i, byte)| {
-        let byte = if i + 1 == bytes.len() { byte & 0x7f } else { *byte };
-        value | (i64::from(byte) << (8 * i))
-    });
-    Some(if last & 0x80 != 0 { -magnitude } else { magnitude })
 }
 
 /// Two valid signatures by one key on different digit vectors: the signer

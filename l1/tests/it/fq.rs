@@ -116,6 +116,7 @@ fn equality_reads_limbs_as_numbers_whatever_their_encoding() {
     padded[0] = vec![5, 0];
     let check = fq::fq_verify_canonical().unwrap().then(FQ.drop()).op(OP_TRUE);
     assert!(run(&check, &padded).success, "the canonical check accepts the padded limb");
+    assert_eq!(fq::fq_decode(&padded).unwrap(), a, "a watcher reads what the script reads");
     let w = concat(&[&wit(&a), &padded]);
     let equal = fq::fq_equal().then(Script::new().num(1).op(bitcoin::opcodes::all::OP_EQUAL));
     assert!(run(&equal, &w).success, "equal");
