@@ -17,7 +17,7 @@
 use bitcoin::opcodes::all::{
     OP_2DUP, OP_ADD, OP_BOOLAND, OP_BOOLOR, OP_DROP, OP_DUP, OP_ELSE, OP_ENDIF, OP_FROMALTSTACK,
     OP_GREATERTHANOREQUAL, OP_IF, OP_LESSTHAN, OP_NEGATE, OP_NOT, OP_NOTIF, OP_NUMEQUAL, OP_NUMEQUALVERIFY,
-    OP_OVER, OP_PICK, OP_SUB, OP_SWAP, OP_TOALTSTACK, OP_TUCK, OP_VERIFY, OP_WITHIN,
+    OP_PICK, OP_SUB, OP_SWAP, OP_TOALTSTACK, OP_TUCK, OP_VERIFY,
 };
 use num_bigint::{BigInt, BigUint};
 use num_traits::{ToPrimitive, Zero};
@@ -180,7 +180,7 @@ impl Limbs {
 
     /// `[.., l] -> [..]`: verifies `0 ≤ l < 2^b`.
     fn verify_limb_range(&self) -> Script {
-        Script::new().num(0).num(self.base()).op(OP_WITHIN).op(OP_VERIFY)
+        super::limbs::range_check(self.bits)
     }
 
     /// Verifies the top number is canonical for `modulus`: every limb in `[0, 2^b)`
@@ -416,23 +416,11 @@ fn sub_const(c: i64) -> Script {
 
 /// `[.., x] -> [.., k·x]` by doubling and adding (no `OP_MUL`).
 pub(crate) fn times_const(k: i64) -> Script {
-    if k == 0 {
-        return Script::new().op(OP_DROP).num(0);
-    }
-    let mut script = if k < 0 { Script::new().op(OP_NEGATE) } else { Script::new() };
-    let magnitude = k.unsigned_abs();
-    let top = 63 - magnitude.leading_zeros();
-    if magnitude.is_power_of_two() {
-        return script.repeat(&Script::new().op(OP_DUP).op(OP_ADD), top as usize);
-    }
-    script = script.op(OP_DUP);
-    for bit in (0..top).rev() {
-        script = script.op(OP_DUP).op(OP_ADD);
-        if magnitude >> bit & 1 == 1 {
-            script = script.op(OP_OVER).op(OP_ADD);
-        }
-    }
-    script.op(bitcoin::opcodes::all::OP_NIP)
+    // |k| is a small table or limb constant here; a larger one cannot be a valid
+    // multiplier of a script number anyway.
+    let magnitude = u32::try_from(k.unsigned_abs()).unwrap_or(u32::MAX);
+    let script = if k < 0 { Script::new().op(OP_NEGATE) } else { Script::new() };
+    script.then(super::limbs::mul_const(magnitude))
 }
 
 /// Window width of [`MulMod`]: digits of 4 bits, tables of 16 multiples.

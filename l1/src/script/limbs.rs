@@ -768,13 +768,17 @@ pub fn mul_wide_windowed(bits: u32, w: u32) -> Script {
 /// `[a] -> [a·k]`.
 ///
 /// Horner over the bits of `k` (one `OP_DUP OP_ADD` per bit, one `OP_OVER OP_ADD`
-/// per set bit below the top one). Assumes `a ≥ 0` and `a·k ≤ 2^31 - 1` (every
-/// intermediate value is at most the result). `k = 0` drops `a` and pushes 0.
+/// per set bit below the top one; a power of two is doublings only). Assumes
+/// `a ≥ 0` and `a·k ≤ 2^31 - 1` (every intermediate value is at most the result).
+/// `k = 0` drops `a` and pushes 0.
 pub fn mul_const(k: u32) -> Script {
     if k == 0 {
         return Script::new().op(OP_DROP).num(0);
     }
     let top = 31 - k.leading_zeros();
+    if k.is_power_of_two() {
+        return Script::new().repeat(&Script::new().op(OP_DUP).op(OP_ADD), top as usize);
+    }
     let mut script = Script::new().op(OP_DUP);
     for p in (0..top).rev() {
         script = script.op(OP_DUP).op(OP_ADD);
