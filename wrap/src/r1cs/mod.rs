@@ -1,0 +1,1 @@
+//! The R1CS backend (placeholder: being written).

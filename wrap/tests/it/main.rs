@@ -1,0 +1,2 @@
+//! Integration tests of the Groth16 wrapper.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
