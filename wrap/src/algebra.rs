@@ -60,6 +60,9 @@ pub trait Algebra {
     /// Records a failure unless `a = b`.
     fn assert_equal(&mut self, a: &Self::Ext, b: &Self::Ext, what: &'static str);
 
+    /// Starts a named part of the work (constraint counts are reported by part).
+    fn section(&mut self, _name: &'static str) {}
+
     /// `0`.
     fn zero(&mut self) -> Self::Ext {
         self.ext_constant(GlExt::ZERO)
