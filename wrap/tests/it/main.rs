@@ -1,2 +1,3 @@
 //! Integration tests of the Groth16 wrapper.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+mod gates;
