@@ -1,3 +1,5 @@
 //! Integration tests of the Groth16 wrapper.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod gates;
+mod poseidon;
