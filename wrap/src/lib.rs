@@ -33,3 +33,5 @@ pub mod gates;
 pub mod poseidon;
 pub mod poseidon_goldilocks;
 pub mod r1cs;
+pub mod verifier;
+pub mod wrapper;

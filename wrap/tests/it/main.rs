@@ -3,3 +3,4 @@
 
 mod gates;
 mod poseidon;
+mod verifier;

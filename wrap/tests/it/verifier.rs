@@ -1,0 +1,157 @@
+//! The generic verifier, run natively: it accepts what plonky2 accepts and refuses
+//! each kind of tampering.
+
+use std::sync::OnceLock;
+
+use plonky2::field::types::Field;
+use plonky2::fri::reduction_strategies::FriReductionStrategy;
+use plonky2::iop::witness::{PartialWitness, WitnessWrite};
+use plonky2::plonk::circuit_builder::CircuitBuilder;
+use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
+use plonky2::plonk::config::{GenericHashOut, PoseidonGoldilocksConfig};
+use rollup_wrap::algebra::{Gl, GlExt};
+use rollup_wrap::verifier::{verify_native, VerifierConstants, VerifyError, WrapConfig, WrapProof};
+
+const D: usize = 2;
+
+/// A small circuit with the wrapper's FRI shape (one folding step).
+pub struct Fixture {
+    pub data: CircuitData<Gl, WrapConfig, D>,
+    pub proof: WrapProof,
+}
+
+impl Fixture {
+    pub fn constants(&self) -> VerifierConstants {
+        VerifierConstants::new(&self.data.verifier_only)
+    }
+}
+
+fn small_config() -> CircuitConfig {
+    let mut config = CircuitConfig::standard_recursion_config();
+    config.fri_config.reduction_strategy = FriReductionStrategy::ConstantArityBits(4, 1);
+    config.fri_config.rate_bits = 6;
+    config.fri_config.cap_height = 2;
+    config.fri_config.proof_of_work_bits = 12;
+    config.fri_config.num_query_rounds = 15;
+    config
+}
+
+/// 400 multiply-adds; public inputs x and the result.
+pub fn small() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let mut builder = CircuitBuilder::<Gl, D>::new(small_config());
+        let x = builder.add_virtual_target();
+        builder.register_public_input(x);
+        let mut acc = x;
+        for _ in 0..400 {
+            acc = builder.mul_add(acc, acc, x);
+        }
+        builder.register_public_input(acc);
+        let data = builder.build::<WrapConfig>();
+        let mut witness = PartialWitness::new();
+        witness.set_target(x, Gl::from_canonical_u64(3)).unwrap();
+        let proof = data.prove(witness).unwrap();
+        data.verify(proof.clone()).unwrap();
+        Fixture { data, proof }
+    })
+}
+
+/// A circuit that verifies a standard plonky2 proof: every gate of the wrapper.
+pub fn recursive() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        type C = PoseidonGoldilocksConfig;
+        let mut builder = CircuitBuilder::<Gl, D>::new(CircuitConfig::standard_recursion_config());
+        let x = builder.add_virtual_target();
+        builder.register_public_input(x);
+        let mut acc = x;
+        for _ in 0..2000 {
+            acc = builder.mul_add(acc, acc, x);
+        }
+        builder.register_public_input(acc);
+        let inner = builder.build::<C>();
+        let mut witness = PartialWitness::new();
+        witness.set_target(x, Gl::from_canonical_u64(5)).unwrap();
+        let inner_proof = inner.prove(witness).unwrap();
+
+        let mut config = CircuitConfig::standard_recursion_config();
+        config.fri_config.rate_bits = 3;
+        config.fri_config.cap_height = 2;
+        config.fri_config.proof_of_work_bits = 16;
+        config.fri_config.num_query_rounds = 28;
+        let mut builder = CircuitBuilder::<Gl, D>::new(config);
+        let target = builder.add_virtual_proof_with_pis(&inner.common);
+        let verifier = builder.constant_verifier_data(&inner.verifier_only);
+        builder.verify_proof::<C>(&target, &verifier, &inner.common);
+        builder.register_public_inputs(&target.public_inputs);
+        let data = builder.build::<WrapConfig>();
+        let mut witness = PartialWitness::new();
+        witness.set_proof_with_pis_target(&target, &inner_proof).unwrap();
+        let started = std::time::Instant::now();
+        let proof = data.prove(witness).unwrap();
+        eprintln!(
+            "recursive fixture: 2^{} rows, proven in {:.1} s",
+            data.common.degree_bits(),
+            started.elapsed().as_secs_f64()
+        );
+        data.verify(proof.clone()).unwrap();
+        Fixture { data, proof }
+    })
+}
+
+fn refused(fixture: &Fixture, proof: &WrapProof) -> VerifyError {
+    assert!(fixture.data.verify(proof.clone()).is_err(), "plonky2 accepts the tampered proof");
+    verify_native(&fixture.data.common, &fixture.constants(), proof).unwrap_err()
+}
+
+#[test]
+fn the_native_verifier_accepts_a_valid_proof() {
+    let fixture = small();
+    verify_native(&fixture.data.common, &fixture.constants(), &fixture.proof).unwrap();
+}
+
+#[test]
+fn the_native_verifier_accepts_a_recursive_proof() {
+    let fixture = recursive();
+    verify_native(&fixture.data.common, &fixture.constants(), &fixture.proof).unwrap();
+}
+
+#[test]
+fn each_tampering_is_refused() {
+    let fixture = small();
+    let one = GlExt::ONE;
+
+    let mut proof = fixture.proof.clone();
+    proof.public_inputs[1] += Gl::ONE;
+    assert_eq!(refused(fixture, &proof), VerifyError::Check("vanishing polynomial = Z_H · quotient at zeta"));
+
+    let mut proof = fixture.proof.clone();
+    proof.proof.openings.wires[0] += one;
+    assert_eq!(refused(fixture, &proof), VerifyError::Check("vanishing polynomial = Z_H · quotient at zeta"));
+
+    let mut proof = fixture.proof.clone();
+    proof.proof.openings.plonk_sigmas[3] += one;
+    assert!(matches!(refused(fixture, &proof), VerifyError::Check(_)));
+
+    let mut proof = fixture.proof.clone();
+    proof.proof.opening_proof.query_round_proofs[0].initial_trees_proof.evals_proofs[1].0[0] += Gl::ONE;
+    assert_eq!(refused(fixture, &proof), VerifyError::Check("initial Merkle path"));
+
+    let mut proof = fixture.proof.clone();
+    let sibling = &mut proof.proof.opening_proof.query_round_proofs[2].initial_trees_proof.evals_proofs[0].1.siblings[0];
+    *sibling = GenericHashOut::from_bytes(&[7u8; 32]);
+    assert_eq!(refused(fixture, &proof), VerifyError::Check("initial Merkle path"));
+
+    let mut proof = fixture.proof.clone();
+    proof.proof.opening_proof.query_round_proofs[1].steps[0].evals[0] += one;
+    assert!(matches!(refused(fixture, &proof), VerifyError::Check(_)));
+
+    let mut proof = fixture.proof.clone();
+    proof.proof.opening_proof.final_poly.coeffs[0] += one;
+    assert!(matches!(refused(fixture, &proof), VerifyError::Check(_)));
+
+    let mut proof = fixture.proof.clone();
+    proof.proof.opening_proof.pow_witness += Gl::ONE;
+    assert!(matches!(refused(fixture, &proof), VerifyError::Check(_)));
+}
