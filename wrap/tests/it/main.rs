@@ -3,4 +3,5 @@
 
 mod gates;
 mod poseidon;
+mod r1cs;
 mod verifier;
