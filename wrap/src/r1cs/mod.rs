@@ -302,13 +302,9 @@ impl R1cs {
     }
 }
 
-/// The Poseidon permutation gadget, or the reason it is unavailable.
-///
-/// Integration point: this becomes `crate::poseidon::r1cs::permute(state)` with
-/// its error mapped to `(error, "poseidon permutation")` once that gadget is
-/// merged.
-fn poseidon_gadget(_state: &[FpVar<Fr>; 5]) -> Result<[FpVar<Fr>; 5], (SynthesisError, &'static str)> {
-    Err((SynthesisError::Unsatisfiable, "poseidon gadget not yet merged"))
+/// The Poseidon permutation gadget ([`crate::poseidon::r1cs::permute`]).
+fn poseidon_gadget(state: &[FpVar<Fr>; 5]) -> Result<[FpVar<Fr>; 5], (SynthesisError, &'static str)> {
+    crate::poseidon::r1cs::permute(state).map_err(|error| (error, "poseidon permutation"))
 }
 
 impl Algebra for R1cs {

@@ -15,13 +15,13 @@ use rollup_wrap::verifier::{verify_native, VerifierConstants, VerifyError, WrapC
 const D: usize = 2;
 
 /// A small circuit with the wrapper's FRI shape (one folding step).
-pub struct Fixture {
-    pub data: CircuitData<Gl, WrapConfig, D>,
-    pub proof: WrapProof,
+pub(crate) struct Fixture {
+    pub(crate) data: CircuitData<Gl, WrapConfig, D>,
+    pub(crate) proof: WrapProof,
 }
 
 impl Fixture {
-    pub fn constants(&self) -> VerifierConstants {
+    pub(crate) fn constants(&self) -> VerifierConstants {
         VerifierConstants::new(&self.data.verifier_only)
     }
 }
@@ -37,7 +37,7 @@ fn small_config() -> CircuitConfig {
 }
 
 /// 400 multiply-adds; public inputs x and the result.
-pub fn small() -> &'static Fixture {
+pub(crate) fn small() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let mut builder = CircuitBuilder::<Gl, D>::new(small_config());
@@ -58,7 +58,7 @@ pub fn small() -> &'static Fixture {
 }
 
 /// A circuit that verifies a standard plonky2 proof: every gate of the wrapper.
-pub fn recursive() -> &'static Fixture {
+pub(crate) fn recursive() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         type C = PoseidonGoldilocksConfig;
@@ -84,7 +84,12 @@ pub fn recursive() -> &'static Fixture {
         let target = builder.add_virtual_proof_with_pis(&inner.common);
         let verifier = builder.constant_verifier_data(&inner.verifier_only);
         builder.verify_proof::<C>(&target, &verifier, &inner.common);
+        // Twelve public inputs, as the wrapper has: the inner proof's two and ten more.
         builder.register_public_inputs(&target.public_inputs);
+        for i in 0..10 {
+            let c = builder.constant(Gl::from_canonical_u64(1000 + i));
+            builder.register_public_input(c);
+        }
         let data = builder.build::<WrapConfig>();
         let mut witness = PartialWitness::new();
         witness.set_proof_with_pis_target(&target, &inner_proof).unwrap();
@@ -154,4 +159,56 @@ fn each_tampering_is_refused() {
     let mut proof = fixture.proof.clone();
     proof.proof.opening_proof.pow_witness += Gl::ONE;
     assert!(matches!(refused(fixture, &proof), VerifyError::Check(_)));
+}
+
+mod r1cs {
+    use std::sync::Arc;
+
+    use ark_bls12_381::Fr;
+    use ark_relations::r1cs::{ConstraintSystem, SynthesisMode};
+    use rollup_wrap::algebra::{pack, Native};
+    use rollup_wrap::circuit::WrapCircuit;
+    use rollup_wrap::poseidon::sponge;
+    use rollup_wrap::verifier::dummy_proof;
+
+    use super::*;
+
+    /// The five scalars a proof with public inputs `pis` (12 of them) states.
+    fn scalars_of(pis: &[Gl]) -> [Fr; 5] {
+        let mut out = [Fr::from(0u64); 5];
+        for (slot, pair) in out.iter_mut().zip(pis[..8].chunks(2)) {
+            *slot = pack(pair);
+        }
+        out[4] = sponge::hash_no_pad(&mut Native::new(), &pis[8..12]);
+        out
+    }
+
+    pub(crate) fn circuit(fixture: &Fixture, proof: WrapProof) -> WrapCircuit {
+        let pis = &proof.public_inputs;
+        let mut padded = pis.clone();
+        padded.resize(12, Gl::ZERO);
+        WrapCircuit {
+            common: Arc::new(fixture.data.common.clone()),
+            constants: fixture.constants(),
+            inputs: scalars_of(&padded),
+            proof,
+        }
+    }
+
+    #[test]
+    fn a_real_recursive_proof_satisfies_the_r1cs_and_setup_mode_has_the_same_shape() {
+        let fixture = recursive();
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let b = circuit(fixture, fixture.proof.clone()).synthesize(cs.clone()).unwrap();
+        eprintln!("constraints: {}; sections: {:?}", cs.num_constraints(), b.sections());
+        assert_eq!(rollup_wrap::algebra::Backend::failure(&b), None);
+        if !cs.is_satisfied().unwrap() {
+            panic!("unsatisfied: {:?}", cs.which_is_unsatisfied());
+        }
+
+        let setup = ConstraintSystem::<Fr>::new_ref();
+        setup.set_mode(SynthesisMode::Setup);
+        circuit(fixture, dummy_proof(&fixture.data.common)).synthesize(setup.clone()).unwrap();
+        assert_eq!(setup.num_constraints(), cs.num_constraints());
+    }
 }
