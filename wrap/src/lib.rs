@@ -29,5 +29,7 @@
 //! - **Digest limbs.** A digest (one scalar) enters a plonky2 transcript as five
 //!   51-bit limbs, least significant first, which is injective and canonical.
 pub mod algebra;
+pub mod groth16;
 pub mod poseidon;
 pub mod r1cs;
+pub mod statement;
