@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod gates;
+mod groth16;
 mod poseidon;
 mod r1cs;
 mod verifier;
