@@ -29,13 +29,13 @@
 //! - **Digest limbs.** A digest (one scalar) enters a plonky2 transcript as five
 //!   51-bit limbs, least significant first, which is injective and canonical.
 pub mod algebra;
-pub mod algebra;
 pub mod circuit;
 pub mod gates;
 pub mod groth16;
 pub mod poseidon;
 pub mod poseidon_goldilocks;
 pub mod r1cs;
+pub mod stage4;
 pub mod statement;
 pub mod verifier;
 pub mod wrapper;

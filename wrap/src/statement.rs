@@ -50,11 +50,6 @@ pub const SCALAR_BYTES: usize = 32;
 /// The names of the inputs, in order.
 pub const INPUT_NAMES: [&str; NUM_INPUTS] = ["from_lo", "from_hi", "to_lo", "to_hi", "rest"];
 
-/// Where `from_root` starts in [`ChainStatement::to_fields`] (after the genesis
-/// root, the code control root and three numbers); `to_root` follows it.
-const FROM_ROOT_AT: usize = 11;
-/// The elements of `from_root` and `to_root`.
-const ROOTS_LEN: usize = 8;
 
 /// Why statement bytes do not decode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,13 +95,7 @@ impl Groth16Statement {
 
     /// [`ChainStatement::to_fields`] without `from_root` and `to_root`, in order.
     pub fn rest_fields(statement: &ChainStatement) -> Vec<GoldilocksField> {
-        statement
-            .to_fields()
-            .into_iter()
-            .enumerate()
-            .filter(|(index, _)| !(FROM_ROOT_AT..FROM_ROOT_AT + ROOTS_LEN).contains(index))
-            .map(|(_, field)| field)
-            .collect()
+        crate::wrapper::rest_fields(&statement.to_fields())
     }
 
     /// `PoseidonHash::hash_no_pad` (Goldilocks) of [`Groth16Statement::rest_fields`]:

@@ -1,0 +1,132 @@
+//! Stage 4 end to end: a chain proof in, a 192-byte Groth16 proof and its five
+//! public scalars out.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rollup_circuits::batch::{BatchCircuits, ChainProof};
+
+use crate::circuit::WrapCircuit;
+use crate::groth16::{self, Groth16Error, Keys, Proof};
+use crate::statement::Groth16Statement;
+use crate::verifier::{dummy_proof, verify_native, VerifierConstants, VerifyError};
+use crate::wrapper::Wrapper;
+
+/// The version of the R1CS this code emits; part of the key cache's circuit id,
+/// so that keys made by another version are never used.
+pub const R1CS_VERSION: u32 = 1;
+
+/// The development setup's seed: public, so these keys prove nothing to anyone
+/// but a developer (see [`crate::groth16::setup`]).
+pub const DEVELOPMENT_SEED: [u8; 32] = *b"rollup development setup, public";
+
+/// Why stage 4 failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Stage4Error {
+    /// The chain proof has no statement or does not verify.
+    #[error("the chain proof: {0}")]
+    Chain(String),
+    /// Proving the wrapper failed.
+    #[error("the wrapper: {0}")]
+    Wrapper(String),
+    /// Our own verifier refused the wrapper proof (a bug, never a user error).
+    #[error("the wrapper proof does not pass the R1CS verifier natively: {0}")]
+    Native(#[from] VerifyError),
+    /// Groth16 failed.
+    #[error(transparent)]
+    Groth16(#[from] Groth16Error),
+}
+
+/// A batch's Groth16 proof with what it states and what it cost.
+#[derive(Clone, Debug)]
+pub struct Groth16Batch {
+    /// The five public scalars.
+    pub statement: Groth16Statement,
+    /// The proof.
+    pub proof: Proof,
+    /// Seconds spent proving the plonky2 wrapper.
+    pub wrap_seconds: f64,
+    /// Seconds spent on the Groth16 proof (synthesis included).
+    pub groth16_seconds: f64,
+}
+
+/// The wrapper circuit and the Groth16 keys of its verifier.
+pub struct Stage4 {
+    wrapper: Wrapper,
+    constants: VerifierConstants,
+    keys: Keys,
+}
+
+impl Stage4 {
+    /// Builds the wrapper around `family`'s recursion circuit and loads the Groth16
+    /// keys from `key_dir`, or runs the development setup with `seed` and stores
+    /// them there (minutes and gigabytes: see BENCHMARKS.md).
+    pub fn load_or_setup(family: &BatchCircuits, key_dir: &Path, seed: [u8; 32]) -> Result<Self, Stage4Error> {
+        let started = Instant::now();
+        let wrapper = Wrapper::build(family.recursion_data());
+        tracing::info!(
+            target: "rollup::wrap",
+            degree_bits = wrapper.data().common.degree_bits(),
+            seconds = started.elapsed().as_secs_f64(),
+            "wrapper circuit built"
+        );
+        let constants = wrapper.constants();
+        let common = Arc::new(wrapper.data().common.clone());
+        let circuit_id = circuit_id(&constants, &common);
+        let keys = groth16::load_or_setup(key_dir, circuit_id, seed, || WrapCircuit {
+            proof: dummy_proof(&common),
+            common: common.clone(),
+            constants: constants.clone(),
+            inputs: [ark_bls12_381::Fr::from(0u64); 5],
+        })?;
+        Ok(Self { wrapper, constants, keys })
+    }
+
+    /// The Groth16 keys.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// Wraps a chain proof (checked by the caller against the recursion circuit)
+    /// into a Groth16 proof, and verifies the result before returning it.
+    pub fn prove(&self, chain: &ChainProof) -> Result<Groth16Batch, Stage4Error> {
+        let statement = chain.statement().ok_or_else(|| Stage4Error::Chain("no statement".to_owned()))?;
+        let started = Instant::now();
+        let proof = self.wrapper.prove(&chain.proof).map_err(|e| Stage4Error::Wrapper(format!("{e:#}")))?;
+        let wrap_seconds = started.elapsed().as_secs_f64();
+        let common = Arc::new(self.wrapper.data().common.clone());
+        verify_native(&common, &self.constants, &proof)?;
+        let statement = Groth16Statement::from_chain_statement(&statement);
+        let started = Instant::now();
+        let mut rng = rand_chacha::ChaCha20Rng::from_entropy();
+        let circuit = WrapCircuit { common, constants: self.constants.clone(), proof, inputs: statement.inputs };
+        let proof = groth16::prove(&self.keys, circuit, &mut rng)?;
+        let groth16_seconds = started.elapsed().as_secs_f64();
+        self.verify(&statement, &proof)?;
+        Ok(Groth16Batch { statement, proof, wrap_seconds, groth16_seconds })
+    }
+
+    /// Verifies a batch's Groth16 proof.
+    pub fn verify(&self, statement: &Groth16Statement, proof: &Proof) -> Result<(), Groth16Error> {
+        groth16::verify(self.keys.prepared_verifying_key(), &statement.inputs, proof)
+    }
+}
+
+/// What identifies the Groth16 circuit: the R1CS version, the wrapper's verifier
+/// constants (its digest commits to its gates and wiring) and its shape.
+pub fn circuit_id(constants: &VerifierConstants, common: &plonky2::plonk::circuit_data::CommonCircuitData<crate::algebra::Gl, 2>) -> [u8; 32] {
+    use ark_ff::{BigInteger, PrimeField};
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"rollup stage-4 circuit");
+    hasher.update(&R1CS_VERSION.to_le_bytes());
+    hasher.update(&constants.circuit_digest.into_bigint().to_bytes_le());
+    for digest in &constants.constants_sigmas_cap {
+        hasher.update(&digest.into_bigint().to_bytes_le());
+    }
+    hasher.update(format!("{:?}", common.config).as_bytes());
+    hasher.update(&(common.degree_bits() as u64).to_le_bytes());
+    hasher.update(&(common.num_public_inputs as u64).to_le_bytes());
+    *hasher.finalize().as_bytes()
+}
