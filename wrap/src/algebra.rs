@@ -60,6 +60,16 @@ pub trait Algebra {
     /// Records a failure unless `a = b`.
     fn assert_equal(&mut self, a: &Self::Ext, b: &Self::Ext, what: &'static str);
 
+    /// `a` with a small representation: a hint, free natively; in R1CS it costs a
+    /// reduction now and saves them later (e.g. a power used many times).
+    fn base_reduce(&mut self, a: &Self::Base) -> Self::Base {
+        a.clone()
+    }
+    /// [`Algebra::base_reduce`] for the extension.
+    fn reduce(&mut self, a: &Self::Ext) -> Self::Ext {
+        a.clone()
+    }
+
     /// Starts a named part of the work (constraint counts are reported by part).
     fn section(&mut self, _name: &'static str) {}
 

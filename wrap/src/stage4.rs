@@ -63,7 +63,11 @@ impl Stage4 {
     /// Builds the wrapper around `family`'s recursion circuit and loads the Groth16
     /// keys from `key_dir`, or runs the development setup with `seed` and stores
     /// them there (minutes and gigabytes: see BENCHMARKS.md).
-    pub fn load_or_setup(family: &BatchCircuits, key_dir: &Path, seed: [u8; 32]) -> Result<Self, Stage4Error> {
+    pub fn load_or_setup(
+        family: &BatchCircuits,
+        key_dir: &Path,
+        seed: [u8; 32],
+    ) -> Result<Self, Stage4Error> {
         let started = Instant::now();
         let wrapper = Wrapper::build(family.recursion_data());
         tracing::info!(
@@ -101,7 +105,8 @@ impl Stage4 {
         let statement = Groth16Statement::from_chain_statement(&statement);
         let started = Instant::now();
         let mut rng = rand_chacha::ChaCha20Rng::from_entropy();
-        let circuit = WrapCircuit { common, constants: self.constants.clone(), proof, inputs: statement.inputs };
+        let circuit =
+            WrapCircuit { common, constants: self.constants.clone(), proof, inputs: statement.inputs };
         let proof = groth16::prove(&self.keys, circuit, &mut rng)?;
         let groth16_seconds = started.elapsed().as_secs_f64();
         self.verify(&statement, &proof)?;
@@ -116,7 +121,10 @@ impl Stage4 {
 
 /// What identifies the Groth16 circuit: the R1CS version, the wrapper's verifier
 /// constants (its digest commits to its gates and wiring) and its shape.
-pub fn circuit_id(constants: &VerifierConstants, common: &plonky2::plonk::circuit_data::CommonCircuitData<crate::algebra::Gl, 2>) -> [u8; 32] {
+pub fn circuit_id(
+    constants: &VerifierConstants,
+    common: &plonky2::plonk::circuit_data::CommonCircuitData<crate::algebra::Gl, 2>,
+) -> [u8; 32] {
     use ark_ff::{BigInteger, PrimeField};
     let mut hasher = blake3::Hasher::new();
     hasher.update(b"rollup stage-4 circuit");

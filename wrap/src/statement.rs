@@ -50,7 +50,6 @@ pub const SCALAR_BYTES: usize = 32;
 /// The names of the inputs, in order.
 pub const INPUT_NAMES: [&str; NUM_INPUTS] = ["from_lo", "from_hi", "to_lo", "to_hi", "rest"];
 
-
 /// Why statement bytes do not decode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StatementError {

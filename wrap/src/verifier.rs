@@ -267,28 +267,50 @@ impl<B: Backend> ProofVars<B> {
 /// The Goldilocks view of the transcript permutation: its rate, in Goldilocks values.
 const VIEW_WIDTH: usize = 12;
 
-/// plonky2's duplex-sponge challenger, over the Goldilocks view of the Poseidon
-/// over `Fr` permutation (`sponge::permute_view`).
+/// plonky2's duplex-sponge challenger over the Goldilocks view of the Poseidon over
+/// `Fr` permutation, computing exactly what `sponge::permute_view` gives, with the
+/// view unpacked only when it is read: a duplex whose input overwrites the whole
+/// view packs the input directly, and outputs are unpacked only when a challenge
+/// is drawn.
 struct Transcript<B: Backend> {
-    view: [B::Base; VIEW_WIDTH],
+    /// The rate scalars after the last permutation.
+    rate: [B::Fr; 4],
     capacity: B::Fr,
+    /// `unpack` of `rate`, once needed.
+    view: Option<[B::Base; VIEW_WIDTH]>,
     input: Vec<B::Base>,
-    output: Vec<B::Base>,
+    /// How many outputs of the last duplex are left (plonky2's output buffer).
+    outputs_left: usize,
 }
 
 impl<B: Backend> Transcript<B> {
     fn new(b: &mut B) -> Self {
         let zero = b.base_constant(Gl::ZERO);
+        let zero_fr = b.fr_constant(Fr::from(0u64));
         Self {
-            view: core::array::from_fn(|_| zero.clone()),
-            capacity: b.fr_constant(Fr::from(0u64)),
+            rate: core::array::from_fn(|_| zero_fr.clone()),
+            capacity: zero_fr,
+            view: Some(core::array::from_fn(|_| zero.clone())),
             input: Vec::new(),
-            output: Vec::new(),
+            outputs_left: 0,
         }
     }
 
+    fn view(&mut self, b: &mut B) -> [B::Base; VIEW_WIDTH] {
+        if let Some(view) = &self.view {
+            return view.clone();
+        }
+        let mut values = Vec::with_capacity(VIEW_WIDTH);
+        for scalar in &self.rate {
+            values.extend(b.unpack(scalar));
+        }
+        let view: [B::Base; VIEW_WIDTH] = core::array::from_fn(|i| values[i].clone());
+        self.view = Some(view.clone());
+        view
+    }
+
     fn observe(&mut self, b: &mut B, value: &B::Base) {
-        self.output.clear();
+        self.outputs_left = 0;
         self.input.push(value.clone());
         if self.input.len() == VIEW_WIDTH {
             self.duplex(b);
@@ -323,24 +345,41 @@ impl<B: Backend> Transcript<B> {
     }
 
     fn duplex(&mut self, b: &mut B) {
-        for (slot, value) in self.view.iter_mut().zip(self.input.drain(..)) {
-            *slot = value;
+        let input: Vec<B::Base> = self.input.drain(..).collect();
+        let view: Vec<B::Base> = if input.len() == VIEW_WIDTH {
+            input
+        } else {
+            let mut view = self.view(b).to_vec();
+            for (slot, value) in view.iter_mut().zip(input) {
+                *slot = value;
+            }
+            view
+        };
+        let mut state = [
+            self.capacity.clone(),
+            b.fr_constant(Fr::from(0u64)),
+            b.fr_constant(Fr::from(0u64)),
+            b.fr_constant(Fr::from(0u64)),
+            b.fr_constant(Fr::from(0u64)),
+        ];
+        for (slot, chunk) in state[1..].iter_mut().zip(view.chunks(3)) {
+            *slot = b.pack(chunk);
         }
-        let (view, capacity) = sponge::permute_view(b, &self.view, &self.capacity);
-        self.view = view;
+        let state = b.permute(&state);
+        let [capacity, r0, r1, r2, r3] = state;
         self.capacity = capacity;
-        self.output = self.view.to_vec();
+        self.rate = [r0, r1, r2, r3];
+        self.view = None;
+        self.outputs_left = VIEW_WIDTH;
     }
 
     fn challenge(&mut self, b: &mut B) -> B::Base {
-        if !self.input.is_empty() || self.output.is_empty() {
+        if !self.input.is_empty() || self.outputs_left == 0 {
             self.duplex(b);
         }
-        match self.output.pop() {
-            Some(value) => value,
-            // The duplex above always refills the output.
-            None => b.base_constant(Gl::ZERO),
-        }
+        self.outputs_left -= 1;
+        let view = self.view(b);
+        view[self.outputs_left].clone()
     }
 
     fn ext_challenge(&mut self, b: &mut B) -> B::Ext {
@@ -360,9 +399,9 @@ fn fri_params_transcript(common: &CommonCircuitData<Gl, 2>) -> Vec<Gl> {
         Gl::from_canonical_u32(config.proof_of_work_bits),
     ];
     out.extend(match &config.reduction_strategy {
-        FriReductionStrategy::Fixed(bits) => {
-            core::iter::once(Gl::ZERO).chain(bits.iter().map(|&x| Gl::from_canonical_usize(x))).collect::<Vec<_>>()
-        }
+        FriReductionStrategy::Fixed(bits) => core::iter::once(Gl::ZERO)
+            .chain(bits.iter().map(|&x| Gl::from_canonical_usize(x)))
+            .collect::<Vec<_>>(),
         FriReductionStrategy::ConstantArityBits(arity, final_bits) => {
             vec![Gl::ONE, Gl::from_canonical_usize(*arity), Gl::from_canonical_usize(*final_bits)]
         }
@@ -448,9 +487,7 @@ fn inverse_dft_matrix(bits: usize) -> Vec<Vec<Gl>> {
     let n = 1usize << bits;
     let g_inv = Gl::primitive_root_of_unity(bits).inverse();
     let n_inv = Gl::from_canonical_usize(n).inverse();
-    (0..n)
-        .map(|j| (0..n).map(|i| n_inv * g_inv.exp_u64((i * j) as u64)).collect())
-        .collect()
+    (0..n).map(|j| (0..n).map(|i| n_inv * g_inv.exp_u64((i * j) as u64)).collect()).collect()
 }
 
 /// Verifies `proof` for the circuit `common` with the verifier constants
@@ -510,23 +547,18 @@ pub fn verify<B: Backend>(
 
     // The vanishing polynomial at zeta and the quotient identity.
     b.section("gates");
-    let gate_terms = match crate::gates::evaluate_gate_constraints(
-        b,
-        common,
-        &proof.constants,
-        &proof.wires,
-        &pi_hash,
-    ) {
-        Ok(terms) => terms,
-        Err(_) => {
-            // `ProofVars::allocate` is the place to refuse such a circuit; this
-            // keeps the verifier total.
-            let zero = b.zero();
-            let one = b.one();
-            b.assert_equal(&zero, &one, "a gate the verifier does not support");
-            return;
-        }
-    };
+    let gate_terms =
+        match crate::gates::evaluate_gate_constraints(b, common, &proof.constants, &proof.wires, &pi_hash) {
+            Ok(terms) => terms,
+            Err(_) => {
+                // `ProofVars::allocate` is the place to refuse such a circuit; this
+                // keeps the verifier total.
+                let zero = b.zero();
+                let one = b.one();
+                b.assert_equal(&zero, &one, "a gate the verifier does not support");
+                return;
+            }
+        };
     b.section("permutation argument");
     let n = common.degree();
     let zeta_pow_n = {
@@ -556,7 +588,10 @@ pub fn verify<B: Backend>(
         let mut denominators = Vec::with_capacity(config.num_routed_wires);
         for j in 0..config.num_routed_wires {
             let wire = &proof.wires[j];
-            let s_id = b.scale(&zeta, <GlExt as plonky2::field::extension::FieldExtension<2>>::from_basefield(common.k_is[j]));
+            let s_id = b.scale(
+                &zeta,
+                <GlExt as plonky2::field::extension::FieldExtension<2>>::from_basefield(common.k_is[j]),
+            );
             let s_id_beta = b.mul_base(&s_id, &betas[i]);
             let numerator = b.add(wire, &s_id_beta);
             numerators.push(b.add(&numerator, &gamma));
@@ -565,7 +600,8 @@ pub fn verify<B: Backend>(
             denominators.push(b.add(&denominator, &gamma));
         }
         let partials = &proof.partial_products[i * num_prods..(i + 1) * num_prods];
-        let accumulators: Vec<&B::Ext> = core::iter::once(z_x).chain(partials).chain(core::iter::once(z_gx)).collect();
+        let accumulators: Vec<&B::Ext> =
+            core::iter::once(z_x).chain(partials).chain(core::iter::once(z_gx)).collect();
         for ((nums, dens), window) in
             numerators.chunks(max_degree).zip(denominators.chunks(max_degree)).zip(accumulators.windows(2))
         {
@@ -579,11 +615,17 @@ pub fn verify<B: Backend>(
     let terms: Vec<B::Ext> = z_1_terms.into_iter().chain(partial_terms).chain(gate_terms).collect();
     b.section("quotient check");
     for (i, alpha) in alphas.iter().enumerate() {
-        // `reduce_with_powers_multi`: Σ terms[k]·alpha^k by Horner.
+        // `reduce_with_powers_multi`: Σ terms[k]·alpha^k, with the powers reduced
+        // once so that each term costs one lazy product.
         let mut acc = b.zero();
-        for term in terms.iter().rev() {
-            acc = b.mul_base(&acc, alpha);
-            acc = b.add(&acc, term);
+        let mut power = b.base_constant(Gl::ONE);
+        for (k, term) in terms.iter().enumerate() {
+            if k > 0 {
+                power = b.base_mul(&power, alpha);
+                power = b.base_reduce(&power);
+            }
+            let product = b.mul_base(term, &power);
+            acc = b.add(&acc, &product);
         }
         let chunk = &proof.quotient_polys[i * max_degree..(i + 1) * max_degree];
         let quotient = b.reduce_with_powers(chunk, &zeta_pow_n);
@@ -637,7 +679,7 @@ fn verify_fri<B: Backend>(
     let mut alpha_powers = vec![b.one()];
     for k in 1..=batch0_len.max(batch1_len) {
         let next = b.mul(&alpha_powers[k - 1], fri_alpha);
-        alpha_powers.push(next);
+        alpha_powers.push(b.reduce(&next));
     }
     // The reduced openings, as plonky2's `PrecomputedReducedOpenings`.
     let reduced0 = inner_product(b, zeta_batch, &alpha_powers);
@@ -645,19 +687,23 @@ fn verify_fri<B: Backend>(
 
     // The generator powers that turn index bits into the point `subgroup_x`.
     let omega = Gl::primitive_root_of_unity(lde_bits);
-    let inverse_dfts: Vec<Vec<Vec<Gl>>> = shape.arity_bits.iter().map(|&bits| inverse_dft_matrix(bits)).collect();
+    let inverse_dfts: Vec<Vec<Vec<Gl>>> =
+        shape.arity_bits.iter().map(|&bits| inverse_dft_matrix(bits)).collect();
 
     let constants_cap = constants_cap(b, constants);
     let initial_caps: [&[B::Fr]; 4] = [&constants_cap, &proof.caps[0], &proof.caps[1], &proof.caps[2]];
     for (query, challenge) in proof.queries.iter().zip(query_challenges) {
+        b.section("fri: index bits and point");
         let all_bits = b.base_to_bits(challenge);
         let index_bits = &all_bits[..lde_bits];
 
         // The opened leaves against the four initial caps.
+        b.section("fri: initial Merkle paths");
         for ((leaf, siblings), cap) in query.initial.iter().zip(initial_caps.iter()) {
             verify_merkle_path(b, leaf, index_bits, siblings, cap, "initial Merkle path");
         }
 
+        b.section("fri: index bits and point");
         // subgroup_x = g · omega^reverse_bits(index): bit i of the index weighs
         // omega^(2^(lde_bits - 1 - i)).
         let factors: Vec<Gl> = (0..lde_bits).map(|i| omega.exp_power_of_2(lde_bits - 1 - i)).collect();
@@ -665,7 +711,9 @@ fn verify_fri<B: Backend>(
         let mut x = b.base_scale(&rotation, Gl::MULTIPLICATIVE_GROUP_GENERATOR);
 
         // `fri_combine_initial`.
-        let leaf_values: Vec<B::Base> = query.initial.iter().flat_map(|(leaf, _)| leaf.iter().cloned()).collect();
+        b.section("fri: initial combination");
+        let leaf_values: Vec<B::Base> =
+            query.initial.iter().flat_map(|(leaf, _)| leaf.iter().cloned()).collect();
         let mut sum0 = b.zero();
         for (value, power) in leaf_values.iter().zip(&alpha_powers) {
             let term = b.mul_base(power, value);
@@ -695,6 +743,7 @@ fn verify_fri<B: Backend>(
             .zip(&shape.arity_bits)
             .zip(fri_betas.iter().zip(proof.commit_phase_caps.iter().zip(&inverse_dfts)))
         {
+            b.section("fri: folding");
             let within = &index_bits[consumed..consumed + arity_bits];
             let coset_bits = &index_bits[consumed + arity_bits..];
             // The coset holds the previous evaluation at the index within it.
@@ -706,10 +755,12 @@ fn verify_fri<B: Backend>(
             // i sits at coset_start·h^i, h a primitive 2^arity_bits-th root of unity,
             // coset_start = x·h^(-reverse_bits(index within coset)).
             let arity = 1usize << arity_bits;
-            let ordered: Vec<B::Ext> = (0..arity).map(|i| evals[reverse_bits(i, arity_bits)].clone()).collect();
+            let ordered: Vec<B::Ext> =
+                (0..arity).map(|i| evals[reverse_bits(i, arity_bits)].clone()).collect();
             let h_inv = Gl::primitive_root_of_unity(arity_bits).inverse();
             // reverse_bits(within) has bit i of `within` at weight 2^(arity_bits-1-i).
-            let factors: Vec<Gl> = (0..arity_bits).map(|i| h_inv.exp_power_of_2(arity_bits - 1 - i)).collect();
+            let factors: Vec<Gl> =
+                (0..arity_bits).map(|i| h_inv.exp_power_of_2(arity_bits - 1 - i)).collect();
             let shift = product_of_selected(b, within, &factors);
             let coset_start = b.base_mul(&x, &shift);
             let coset_start_ext = b.ext_from_base(&coset_start);
@@ -718,13 +769,17 @@ fn verify_fri<B: Backend>(
             for row in idft {
                 let mut acc = b.zero();
                 for (value, &c) in ordered.iter().zip(row) {
-                    let term = b.scale(value, <GlExt as plonky2::field::extension::FieldExtension<2>>::from_basefield(c));
+                    let term = b.scale(
+                        value,
+                        <GlExt as plonky2::field::extension::FieldExtension<2>>::from_basefield(c),
+                    );
                     acc = b.add(&acc, &term);
                 }
                 coefficients.push(acc);
             }
             old_eval = b.reduce_with_powers(&coefficients, &y);
 
+            b.section("fri: step Merkle paths");
             let leaf: Vec<B::Base> = evals.iter().flat_map(|e| b.ext_parts(e)).collect();
             verify_merkle_path(b, &leaf, coset_bits, siblings, cap, "FRI step Merkle path");
             consumed += arity_bits;
@@ -734,6 +789,7 @@ fn verify_fri<B: Backend>(
         }
 
         // The final polynomial at the folded point.
+        b.section("fri: final polynomial");
         let x_ext = b.ext_from_base(&x);
         let final_eval = b.reduce_with_powers(&proof.final_poly, &x_ext);
         b.assert_equal(&final_eval, &old_eval, "final polynomial");
@@ -787,7 +843,6 @@ pub enum VerifyError {
     #[error("check failed: {0}")]
     Check(&'static str),
 }
-
 
 /// A proof of the right shape for `common` with every value zero: what the R1CS
 /// is synthesized from when there is no witness (Groth16's setup).

@@ -61,7 +61,11 @@ pub fn conjectured_security_bits(config: &FriConfig) -> usize {
 /// The wrapper's circuit configuration: plonky2's standard recursion layout
 /// (135 wires, 80 routed) with [`wrap_fri_config`], no zero knowledge.
 pub fn wrap_circuit_config() -> CircuitConfig {
-    CircuitConfig { fri_config: wrap_fri_config(), zero_knowledge: false, ..CircuitConfig::standard_recursion_config() }
+    CircuitConfig {
+        fri_config: wrap_fri_config(),
+        zero_knowledge: false,
+        ..CircuitConfig::standard_recursion_config()
+    }
 }
 
 /// The chain statement's fields other than `from_root` and `to_root`, in order.

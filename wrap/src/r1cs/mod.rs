@@ -311,6 +311,14 @@ impl Algebra for R1cs {
     type Base = Base;
     type Ext = Ext;
 
+    fn base_reduce(&mut self, a: &Base) -> Base {
+        self.reduce_base(a)
+    }
+
+    fn reduce(&mut self, a: &Ext) -> Ext {
+        self.reduce_ext(a)
+    }
+
     /// Free.
     fn base_constant(&mut self, value: Gl) -> Base {
         Base::constant_gl(value)

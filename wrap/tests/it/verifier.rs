@@ -36,10 +36,20 @@ fn small_config() -> CircuitConfig {
     config
 }
 
-/// 400 multiply-adds; public inputs x and the result.
+/// 400 multiply-adds; public inputs x, the result and ten constants.
 pub(crate) fn small() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
+    FIXTURE.get_or_init(|| small_circuit(2000))
+}
+
+/// The same shape with other constants: another circuit.
+pub(crate) fn small_variant() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| small_circuit(3000))
+}
+
+fn small_circuit(constants_from: u64) -> Fixture {
+    {
         let mut builder = CircuitBuilder::<Gl, D>::new(small_config());
         let x = builder.add_virtual_target();
         builder.register_public_input(x);
@@ -48,13 +58,18 @@ pub(crate) fn small() -> &'static Fixture {
             acc = builder.mul_add(acc, acc, x);
         }
         builder.register_public_input(acc);
+        // Twelve public inputs, as the wrapper has.
+        for i in 0..10 {
+            let c = builder.constant(Gl::from_canonical_u64(constants_from + i));
+            builder.register_public_input(c);
+        }
         let data = builder.build::<WrapConfig>();
         let mut witness = PartialWitness::new();
         witness.set_target(x, Gl::from_canonical_u64(3)).unwrap();
         let proof = data.prove(witness).unwrap();
         data.verify(proof.clone()).unwrap();
         Fixture { data, proof }
-    })
+    }
 }
 
 /// A circuit that verifies a standard plonky2 proof: every gate of the wrapper.
@@ -144,7 +159,9 @@ fn each_tampering_is_refused() {
     assert_eq!(refused(fixture, &proof), VerifyError::Check("initial Merkle path"));
 
     let mut proof = fixture.proof.clone();
-    let sibling = &mut proof.proof.opening_proof.query_round_proofs[2].initial_trees_proof.evals_proofs[0].1.siblings[0];
+    let sibling = &mut proof.proof.opening_proof.query_round_proofs[2].initial_trees_proof.evals_proofs[0]
+        .1
+        .siblings[0];
     *sibling = GenericHashOut::from_bytes(&[7u8; 32]);
     assert_eq!(refused(fixture, &proof), VerifyError::Check("initial Merkle path"));
 
@@ -193,6 +210,76 @@ mod r1cs {
             inputs: scalars_of(&padded),
             proof,
         }
+    }
+
+    /// Synthesizes `proof` against `fixture`'s circuit: the first failed check, and
+    /// whether the system is satisfied.
+    fn run(fixture: &Fixture, proof: WrapProof, inputs_of: &WrapProof) -> (Option<&'static str>, bool) {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let mut circuit = circuit(fixture, proof);
+        circuit.inputs = circuit_inputs(inputs_of);
+        let b = circuit.synthesize(cs.clone()).unwrap();
+        (rollup_wrap::algebra::Backend::failure(&b), cs.is_satisfied().unwrap())
+    }
+
+    fn circuit_inputs(proof: &WrapProof) -> [Fr; 5] {
+        let mut padded = proof.public_inputs.clone();
+        padded.resize(12, Gl::ZERO);
+        scalars_of(&padded)
+    }
+
+    #[test]
+    fn the_r1cs_refuses_each_tampering_and_another_circuits_proof() {
+        let fixture = small();
+        let honest = &fixture.proof;
+        assert_eq!(run(fixture, honest.clone(), honest), (None, true));
+
+        // A public scalar that is not what the proof states.
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let mut tampered = circuit(fixture, honest.clone());
+        tampered.inputs[4] += Fr::from(1u64);
+        let b = tampered.synthesize(cs.clone()).unwrap();
+        assert_eq!(rollup_wrap::algebra::Backend::failure(&b), Some("statement"));
+        assert!(!cs.is_satisfied().unwrap());
+
+        let vanishing = Some("vanishing polynomial = Z_H · quotient at zeta");
+        // A public input of the plonky2 proof changed consistently with the scalars.
+        let mut proof = honest.clone();
+        proof.public_inputs[1] += Gl::ONE;
+        assert_eq!(run(fixture, proof.clone(), &proof), (vanishing, false));
+
+        // An opening value.
+        let mut proof = honest.clone();
+        proof.proof.openings.wires[3] += GlExt::ONE;
+        assert_eq!(run(fixture, proof, honest), (vanishing, false));
+
+        // A Merkle path.
+        let mut proof = honest.clone();
+        proof.proof.opening_proof.query_round_proofs[4].initial_trees_proof.evals_proofs[1].1.siblings[2] =
+            GenericHashOut::from_bytes(&[3u8; 32]);
+        assert_eq!(run(fixture, proof, honest), (Some("initial Merkle path"), false));
+
+        // The FRI final polynomial.
+        let mut proof = honest.clone();
+        proof.proof.opening_proof.final_poly.coeffs[1] += GlExt::ONE;
+        assert!(matches!(run(fixture, proof, honest), (Some(_), false)));
+
+        // The proof-of-work nonce.
+        let mut proof = honest.clone();
+        proof.proof.opening_proof.pow_witness += Gl::ONE;
+        assert!(matches!(run(fixture, proof, honest), (Some(_), false)));
+
+        // A valid proof of another circuit of the same shape.
+        let variant = &small_variant().proof;
+        assert_eq!(variant.proof.openings.wires.len(), honest.proof.openings.wires.len());
+        assert!(matches!(run(fixture, variant.clone(), variant), (Some(_), false)));
+
+        // A valid proof of a circuit of another shape.
+        let other = recursive();
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let mut foreign = circuit(fixture, other.proof.clone());
+        foreign.inputs = circuit_inputs(&other.proof);
+        assert!(foreign.synthesize(cs).is_err());
     }
 
     #[test]
