@@ -71,14 +71,17 @@ pub fn digest_to_fr<H: GenericHashOut<Gl>>(digest: &H) -> Fr {
     Fr::from_le_bytes_mod_order(&digest.to_bytes())
 }
 
+/// An opened Merkle leaf with its path's siblings.
+pub type Opening<V, D> = (Vec<V>, Vec<D>);
+
 /// One query round: the opened leaves of the four initial trees with their paths,
 /// and each reduction step's coset with its path.
 #[derive(Clone, Debug)]
 pub struct QueryVars<B: Backend> {
     /// Per initial tree: the leaf (one value per polynomial) and the siblings.
-    pub initial: Vec<(Vec<B::Base>, Vec<B::Fr>)>,
+    pub initial: Vec<Opening<B::Base, B::Fr>>,
     /// Per reduction step: the coset's evaluations and the siblings.
-    pub steps: Vec<(Vec<B::Ext>, Vec<B::Fr>)>,
+    pub steps: Vec<Opening<B::Ext, B::Fr>>,
 }
 
 /// A wrapper proof as values of a backend (witnesses in R1CS).
