@@ -1,7 +1,6 @@
 //! Poseidon over the BLS12-381 scalar field: the permutation, its R1CS gadget, the
 //! hash functions, and plonky2 proving and verifying with [`PoseidonBls12Config`].
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -12,7 +11,7 @@ use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::R1CSVar;
 use ark_relations::r1cs::{ConstraintSystem, ConstraintSystemRef, SynthesisError, SynthesisMode};
-use plonky2::field::types::{Field, Field64, PrimeField64};
+use plonky2::field::types::{Field, Field64};
 use plonky2::fri::reduction_strategies::FriReductionStrategy;
 use plonky2::hash::hashing::PlonkyPermutation;
 use plonky2::iop::challenger::Challenger;
@@ -568,77 +567,4 @@ fn plonky2_proof_round_trips_through_bytes() {
     // A truncated proof is an error, not a panic.
     let truncated = bytes[..bytes.len() - 1].to_vec();
     assert!(ProofWithPublicInputs::<Gl, C, D>::from_bytes(truncated, &proven.verifier.common).is_err());
-}
-
-// ---------------------------------------------------------------------------------
-// Measurements (run with `--ignored --nocapture`).
-
-#[test]
-#[ignore = "measurement"]
-fn measure_native_permutation() {
-    let mut state = [0u64, 1, 2, 3, 4].map(Fr::from);
-    let n = 20_000u32;
-    for (name, f) in [("fast", permute as fn(&mut [Fr; 5])), ("textbook", permute_textbook)] {
-        let start = Instant::now();
-        for _ in 0..n {
-            f(&mut state);
-        }
-        println!("native permutation ({name}): {:?} per call", start.elapsed() / n);
-    }
-    assert_ne!(state[0], Fr::zero());
-}
-
-/// plonky2's FRI grinding (`fri_proof_of_work`, crate-private) replayed: from the
-/// challenger's state, try nonces until the last squeezed value has `bits` leading
-/// zeros, one permutation per candidate, on all cores; plonky2's own `Challenger`
-/// then confirms the nonce.
-fn grind(bits: u32) -> (u64, u64, Duration) {
-    let mut challenger = Challenger::<Gl, PoseidonBls12Hash>::new();
-    challenger.observe_elements(&[Gl::from_canonical_u64(bits.into()), Gl::from_canonical_u64(42)]);
-    // Absorb the pending inputs first, so that the nonce goes to position 0 both
-    // here and when the challenger observes it below.
-    let state = challenger.compact();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-    let found = AtomicBool::new(false);
-    let nonce = AtomicU64::new(u64::MAX);
-    let tried = AtomicU64::new(0);
-    let start = Instant::now();
-    std::thread::scope(|scope| {
-        for t in 0..threads {
-            let (found, nonce, tried) = (&found, &nonce, &tried);
-            scope.spawn(move || {
-                let mut candidate = t;
-                while !found.load(Ordering::Relaxed) {
-                    let mut s = state;
-                    s.set_elt(Gl::from_canonical_u64(candidate), 0);
-                    s.permute();
-                    tried.fetch_add(1, Ordering::Relaxed);
-                    if s.squeeze()[11].to_canonical_u64().leading_zeros() >= bits {
-                        nonce.fetch_min(candidate, Ordering::Relaxed);
-                        found.store(true, Ordering::Relaxed);
-                    }
-                    candidate += threads;
-                }
-            });
-        }
-    });
-    let elapsed = start.elapsed();
-    let nonce = nonce.load(Ordering::Relaxed);
-    challenger.observe_element(Gl::from_canonical_u64(nonce));
-    assert!(challenger.get_challenge().to_canonical_u64().leading_zeros() >= bits);
-    (nonce, tried.load(Ordering::Relaxed), elapsed)
-}
-
-#[test]
-#[ignore = "measurement"]
-fn measure_proof_of_work_grinding() {
-    for bits in [16, 20] {
-        let (nonce, tried, elapsed) = grind(bits);
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        println!(
-            "PoW {bits} bits: nonce {nonce}, {tried} permutations (expected 2^{bits} = {}), {elapsed:?} on {cores} cores, {:.1} µs per candidate per core",
-            1u64 << bits,
-            elapsed.as_secs_f64() * cores as f64 / tried as f64 * 1e6
-        );
-    }
 }
