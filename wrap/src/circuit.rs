@@ -13,6 +13,7 @@ use crate::algebra::{Algebra, Backend, Gl};
 use crate::poseidon::sponge;
 use crate::r1cs::R1cs;
 use crate::verifier::{verify, ProofVars, VerifierConstants, WrapProof};
+use crate::wrapper::WRAP_PUBLIC_INPUTS;
 
 /// Public scalars of the Groth16 proof: `from_lo, from_hi, to_lo, to_hi, rest`.
 pub const GROTH16_INPUTS: usize = 5;
@@ -21,7 +22,7 @@ pub const GROTH16_INPUTS: usize = 5;
 /// state: each root's halves packed (`g0 + g1·2^64`), and `rest` the Poseidon over
 /// `Fr` hash of the wrapper's four `rest` values.
 pub fn bind_statement<B: Backend>(b: &mut B, public_inputs: &[B::Base], scalars: &[B::Fr]) {
-    if public_inputs.len() != 12 || scalars.len() != GROTH16_INPUTS {
+    if public_inputs.len() != WRAP_PUBLIC_INPUTS || scalars.len() != GROTH16_INPUTS {
         let zero = b.fr_constant(Fr::from(0u64));
         let one = b.fr_constant(Fr::from(1u64));
         b.assert_fr_equal(&zero, &one, "statement shape");

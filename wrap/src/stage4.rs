@@ -5,9 +5,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use plonky2::plonk::circuit_data::CommonCircuitData;
 use rand::SeedableRng;
 use rollup_circuits::batch::{BatchCircuits, ChainProof};
 
+use crate::algebra::Gl;
 use crate::circuit::WrapCircuit;
 use crate::groth16::{self, Groth16Error, Keys, Proof};
 use crate::statement::Groth16Statement;
@@ -55,6 +57,7 @@ pub struct Groth16Batch {
 /// The wrapper circuit and the Groth16 keys of its verifier.
 pub struct Stage4 {
     wrapper: Wrapper,
+    common: Arc<CommonCircuitData<Gl, 2>>,
     constants: VerifierConstants,
     keys: Keys,
 }
@@ -85,7 +88,7 @@ impl Stage4 {
             constants: constants.clone(),
             inputs: [ark_bls12_381::Fr::from(0u64); 5],
         })?;
-        Ok(Self { wrapper, constants, keys })
+        Ok(Self { wrapper, common, constants, keys })
     }
 
     /// The Groth16 keys.
@@ -100,13 +103,16 @@ impl Stage4 {
         let started = Instant::now();
         let proof = self.wrapper.prove(&chain.proof).map_err(|e| Stage4Error::Wrapper(format!("{e:#}")))?;
         let wrap_seconds = started.elapsed().as_secs_f64();
-        let common = Arc::new(self.wrapper.data().common.clone());
-        verify_native(&common, &self.constants, &proof)?;
+        verify_native(&self.common, &self.constants, &proof)?;
         let statement = Groth16Statement::from_chain_statement(&statement);
         let started = Instant::now();
         let mut rng = rand_chacha::ChaCha20Rng::from_entropy();
-        let circuit =
-            WrapCircuit { common, constants: self.constants.clone(), proof, inputs: statement.inputs };
+        let circuit = WrapCircuit {
+            common: self.common.clone(),
+            constants: self.constants.clone(),
+            proof,
+            inputs: statement.inputs,
+        };
         let proof = groth16::prove(&self.keys, circuit, &mut rng)?;
         let groth16_seconds = started.elapsed().as_secs_f64();
         self.verify(&statement, &proof)?;

@@ -92,6 +92,20 @@ impl Groth16Statement {
         Self { inputs: [from_lo, from_hi, to_lo, to_hi, rest] }
     }
 
+    /// The inputs stated by the wrapper's twelve public inputs (`from_root`,
+    /// `to_root`, the rest digest): what [`crate::circuit::bind_statement`] checks.
+    pub fn from_wrapper_public_inputs(public_inputs: &[GoldilocksField]) -> Option<Self> {
+        let [from_root, to_root, rest]: [[GoldilocksField; 4]; 3] = match public_inputs {
+            [f0, f1, f2, f3, t0, t1, t2, t3, r0, r1, r2, r3] => {
+                [[*f0, *f1, *f2, *f3], [*t0, *t1, *t2, *t3], [*r0, *r1, *r2, *r3]]
+            }
+            _ => return None,
+        };
+        let [from_lo, from_hi] = root_scalars(&from_root);
+        let [to_lo, to_hi] = root_scalars(&to_root);
+        Some(Self { inputs: [from_lo, from_hi, to_lo, to_hi, rest_input(&rest)] })
+    }
+
     /// [`ChainStatement::to_fields`] without `from_root` and `to_root`, in order.
     pub fn rest_fields(statement: &ChainStatement) -> Vec<GoldilocksField> {
         crate::wrapper::rest_fields(&statement.to_fields())

@@ -23,9 +23,8 @@ use plonky2::iop::target::Target;
 use plonky2::iop::witness::{PartialWitness, WitnessWrite};
 use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
-use plonky2::plonk::config::{Hasher, PoseidonGoldilocksConfig};
+use plonky2::plonk::config::PoseidonGoldilocksConfig;
 use plonky2::plonk::proof::{ProofWithPublicInputs, ProofWithPublicInputsTarget};
-use rollup_circuits::batch::ChainStatement;
 
 use crate::verifier::{VerifierConstants, WrapConfig, WrapProof};
 
@@ -77,15 +76,6 @@ pub fn rest_fields<T: Copy>(fields: &[T]) -> Vec<T> {
         .filter(|(i, _)| !FROM_ROOT.contains(i) && !TO_ROOT.contains(i))
         .map(|(_, v)| *v)
         .collect()
-}
-
-/// The wrapper's public inputs for a chain statement, as the circuit computes them.
-pub fn wrap_public_inputs(statement: &ChainStatement) -> Vec<F> {
-    let fields = statement.to_fields();
-    let mut out = fields[FROM_ROOT].to_vec();
-    out.extend_from_slice(&fields[TO_ROOT]);
-    out.extend(PoseidonHash::hash_no_pad(&rest_fields(&fields)).elements);
-    out
 }
 
 /// The built wrapper circuit.

@@ -418,7 +418,7 @@ fn digest_serde_is_strict() {
 /// plonky2 requires (`15·6 + 12 = 102`; 14 queries would need 16 bits). The final
 /// polynomial is cut to 2 coefficients (standard: 32) so that this small circuit
 /// (2^5 rows) still has one FRI folding step, of the standard arity 16.
-fn wrapper_like_config() -> CircuitConfig {
+pub(crate) fn wrapper_like_config() -> CircuitConfig {
     let mut config = CircuitConfig::standard_recursion_config();
     config.fri_config.reduction_strategy = FriReductionStrategy::ConstantArityBits(4, 1);
     config.fri_config.rate_bits = 6;

@@ -4,7 +4,6 @@
 use std::sync::OnceLock;
 
 use plonky2::field::types::Field;
-use plonky2::fri::reduction_strategies::FriReductionStrategy;
 use plonky2::iop::witness::{PartialWitness, WitnessWrite};
 use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
@@ -26,16 +25,6 @@ impl Fixture {
     }
 }
 
-fn small_config() -> CircuitConfig {
-    let mut config = CircuitConfig::standard_recursion_config();
-    config.fri_config.reduction_strategy = FriReductionStrategy::ConstantArityBits(4, 1);
-    config.fri_config.rate_bits = 6;
-    config.fri_config.cap_height = 2;
-    config.fri_config.proof_of_work_bits = 12;
-    config.fri_config.num_query_rounds = 15;
-    config
-}
-
 /// 400 multiply-adds; public inputs x, the result and ten constants.
 pub(crate) fn small() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
@@ -50,7 +39,7 @@ pub(crate) fn small_variant() -> &'static Fixture {
 
 fn small_circuit(constants_from: u64) -> Fixture {
     {
-        let mut builder = CircuitBuilder::<Gl, D>::new(small_config());
+        let mut builder = CircuitBuilder::<Gl, D>::new(crate::poseidon::wrapper_like_config());
         let x = builder.add_virtual_target();
         builder.register_public_input(x);
         let mut acc = x;
@@ -183,21 +172,15 @@ mod r1cs {
 
     use ark_bls12_381::Fr;
     use ark_relations::r1cs::{ConstraintSystem, SynthesisMode};
-    use rollup_wrap::algebra::{pack, Native};
     use rollup_wrap::circuit::WrapCircuit;
-    use rollup_wrap::poseidon::sponge;
+    use rollup_wrap::statement::Groth16Statement;
     use rollup_wrap::verifier::dummy_proof;
 
     use super::*;
 
     /// The five scalars a proof with public inputs `pis` (12 of them) states.
     fn scalars_of(pis: &[Gl]) -> [Fr; 5] {
-        let mut out = [Fr::from(0u64); 5];
-        for (slot, pair) in out.iter_mut().zip(pis[..8].chunks(2)) {
-            *slot = pack(pair);
-        }
-        out[4] = sponge::hash_no_pad(&mut Native::new(), &pis[8..12]);
-        out
+        Groth16Statement::from_wrapper_public_inputs(pis).unwrap().inputs
     }
 
     pub(crate) fn circuit(fixture: &Fixture, proof: WrapProof) -> WrapCircuit {
