@@ -278,6 +278,67 @@ pub struct ProverConfig {
     /// runs in another process. Unset: the sequencer must run in this process.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sequencer_rpc: Option<String>,
+    /// Stage 4: the Groth16 proof of every batch.
+    pub groth16: Groth16Config,
+}
+
+/// `[prover.groth16]`: stage 4, the Groth16 (BLS12-381) proof of every batch proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Groth16Config {
+    /// Wrap every batch proof into a Groth16 proof (minutes of CPU and about 12 GiB
+    /// of memory per batch, see BENCHMARKS.md).
+    pub enabled: bool,
+    /// Directory of the cached Groth16 keys. Unset: `<node.data_dir>/groth16`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_dir: Option<PathBuf>,
+    /// The development setup's seed, 32 bytes in hex. Unset: the public development
+    /// seed. A seeded setup is **not a ceremony**: whoever knows the seed can forge
+    /// proofs for its keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup_seed: Option<String>,
+    /// The verifying-key hash (32 bytes, hex) the keys must have; the prover refuses
+    /// keys with another one. Required on mainnet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vk_hash: Option<String>,
+}
+
+impl Default for Groth16Config {
+    fn default() -> Self {
+        Self { enabled: true, key_dir: None, setup_seed: None, vk_hash: None }
+    }
+}
+
+impl Groth16Config {
+    /// The key directory: `key_dir`, or `<data_dir>/groth16`.
+    pub fn key_dir(&self, data_dir: &std::path::Path) -> PathBuf {
+        self.key_dir.clone().unwrap_or_else(|| data_dir.join("groth16"))
+    }
+
+    /// `setup_seed` decoded, `None` when unset (a validated configuration's seed
+    /// always decodes).
+    pub fn setup_seed(&self) -> Option<[u8; 32]> {
+        self.setup_seed.as_deref().and_then(hex32)
+    }
+
+    /// `vk_hash` decoded, `None` when unset.
+    pub fn vk_hash(&self) -> Option<[u8; 32]> {
+        self.vk_hash.as_deref().and_then(hex32)
+    }
+}
+
+/// 32 bytes from 64 hex digits (either case), `None` for anything else.
+pub(crate) fn hex32(text: &str) -> Option<[u8; 32]> {
+    let text = text.as_bytes();
+    if text.len() != 64 {
+        return None;
+    }
+    let digit = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(out)
 }
 
 /// `[devnet]`: the embedded Bitcoin regtest that `rollup devnet` runs.

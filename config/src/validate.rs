@@ -79,6 +79,14 @@ pub(crate) fn validate(config: &Config) -> Vec<ConfigIssue> {
             issues.push(ConfigIssue::new("prover.sequencer_rpc", "must be an http:// or https:// URL"));
         }
     }
+    let groth16 = &config.prover.groth16;
+    for (key, value) in
+        [("prover.groth16.setup_seed", &groth16.setup_seed), ("prover.groth16.vk_hash", &groth16.vk_hash)]
+    {
+        if value.as_deref().is_some_and(|value| crate::model::hex32(value).is_none()) {
+            issues.push(ConfigIssue::new(key, "must be 32 bytes in hex (64 digits)"));
+        }
+    }
     issues.extend(cross_role(config));
     issues
 }
@@ -115,6 +123,16 @@ fn cross_role(config: &Config) -> Vec<ConfigIssue> {
         issues.push(ConfigIssue::new(
             "roles.controller",
             "controller enabled without the sequencer: the controller cuts batches from the local chain, enable roles.sequencer",
+        ));
+    }
+    if roles.is_enabled(Role::Prover)
+        && config.prover.groth16.enabled
+        && config.prover.groth16.vk_hash.is_none()
+        && config.bitcoin.network == BitcoinNetwork::Bitcoin
+    {
+        issues.push(ConfigIssue::new(
+            "prover.groth16.vk_hash",
+            "required on bitcoin mainnet: pin the verifying key of the setup ceremony (the development setup is not one)",
         ));
     }
     if config.debug.fault_injection && config.bitcoin.network == BitcoinNetwork::Bitcoin {

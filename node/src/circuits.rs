@@ -14,13 +14,22 @@ use clap::{Args, Subcommand};
 use rollup_circuits::batch::BatchCircuits;
 use rollup_circuits::block::{BlockCircuit, BlockParameters};
 use rollup_circuits::ProofSystem;
-use rollup_config::ConfigSources;
+use rollup_config::{Config, ConfigSources};
 use rollup_l2::{CodeControlGroup, Digest, Genesis, LAST_BLOCK_NUMBER};
 use serde_json::json;
 
 /// Circuit commands.
 #[derive(Debug, Args)]
 pub(crate) struct CircuitsArgs {
+    #[command(flatten)]
+    source: GenesisArgs,
+    #[command(subcommand)]
+    command: CircuitsCommand,
+}
+
+/// Where a command that builds circuits takes its configuration and genesis from.
+#[derive(Debug, Args)]
+pub(crate) struct GenesisArgs {
     /// TOML config file; its `node.genesis` and `node.chain_id` choose the genesis.
     #[arg(long, short = 'c', global = true, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -35,8 +44,6 @@ pub(crate) struct CircuitsArgs {
     /// given; overrides `node.chain_id`.
     #[arg(long, global = true, value_name = "ID")]
     chain_id: Option<u64>,
-    #[command(subcommand)]
-    command: CircuitsCommand,
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,7 +92,7 @@ impl std::fmt::Display for CircuitsError {
 pub(crate) fn run(args: CircuitsArgs) -> Result<(), CircuitsError> {
     match &args.command {
         CircuitsCommand::Digests => {
-            let genesis = load_genesis(&args)?;
+            let genesis = load_genesis(&args.source)?.1;
             let blocks = build_blocks(&genesis)?;
             let family = build_family(&blocks)?;
             let digests = family.digests();
@@ -113,7 +120,7 @@ pub(crate) fn run(args: CircuitsArgs) -> Result<(), CircuitsError> {
         }
         &CircuitsCommand::Registry { first_block, last_block, check } => {
             check_range(first_block, last_block)?;
-            let genesis = load_genesis(&args)?;
+            let genesis = load_genesis(&args.source)?.1;
             let blocks = build_blocks(&genesis)?;
             if check {
                 return check_registry(&genesis, &blocks, first_block, last_block);
@@ -146,8 +153,8 @@ fn check_range(first_block: u64, last_block: u64) -> Result<(), CircuitsError> {
     }
 }
 
-/// The genesis the configuration (with the command-line overrides) names.
-fn load_genesis(args: &CircuitsArgs) -> Result<Genesis, CircuitsError> {
+/// The configuration (with the command-line overrides) and the genesis it names.
+pub(crate) fn load_genesis(args: &GenesisArgs) -> Result<(Config, Genesis), CircuitsError> {
     let mut sources = ConfigSources::from_process_env();
     sources.file.clone_from(&args.config);
     sources.profile = match (&args.profile, &args.config) {
@@ -162,16 +169,17 @@ fn load_genesis(args: &CircuitsArgs) -> Result<Genesis, CircuitsError> {
         sources.overrides.push(("node.chain_id".to_owned(), chain_id.to_string()));
     }
     let config = rollup_config::load(&sources).map_err(|error| CircuitsError::Input(error.to_string()))?;
-    rollup_roles::genesis_of(&config).map_err(|error| match &config.node.genesis {
+    let genesis = rollup_roles::genesis_of(&config).map_err(|error| match &config.node.genesis {
         Some(path) => {
             CircuitsError::Input(format!("cannot use the genesis file {}: {error}", path.display()))
         }
         None => CircuitsError::Input(error.to_string()),
-    })
+    })?;
+    Ok((config, genesis))
 }
 
 /// Builds the block circuit of every genesis capacity, in class order.
-fn build_blocks(genesis: &Genesis) -> Result<Vec<BlockCircuit>, CircuitsError> {
+pub(crate) fn build_blocks(genesis: &Genesis) -> Result<Vec<BlockCircuit>, CircuitsError> {
     let mut circuits = Vec::with_capacity(genesis.block_capacities.len());
     for capacity in &genesis.block_capacities {
         eprint!("building the block circuit of capacity {capacity}... ");
@@ -191,7 +199,7 @@ fn build_blocks(genesis: &Genesis) -> Result<Vec<BlockCircuit>, CircuitsError> {
 }
 
 /// Builds the aggregation and recursion circuits over `blocks`.
-fn build_family(blocks: &[BlockCircuit]) -> Result<BatchCircuits, CircuitsError> {
+pub(crate) fn build_family(blocks: &[BlockCircuit]) -> Result<BatchCircuits, CircuitsError> {
     eprint!("building the aggregation and recursion circuits... ");
     let started = Instant::now();
     let family = BatchCircuits::build(&blocks.iter().collect::<Vec<_>>()).map_err(|error| {

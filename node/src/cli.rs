@@ -70,6 +70,27 @@ enum Command {
     ///   rollup circuits registry --genesis genesis.json --check    # is this binary allowed?
     #[command(verbatim_doc_comment)]
     Circuits(crate::circuits::CircuitsArgs),
+    /// Wrap a batch's chain proof into its Groth16 proof (stage 4), as the prover
+    /// role does, and print it as JSON (the form `rollup_getGroth16Proof` serves).
+    ///
+    /// Fetches the chain proof from a node, checks it, then builds the circuits of
+    /// the genesis and the wrapper and loads the Groth16 keys of `prover.groth16`
+    /// (a first development setup takes minutes and about 12 GiB of memory).
+    ///
+    /// Examples:
+    ///   rollup prove-batch 0 --out batch-0.json
+    ///   rollup prove-batch 3 --rpc http://operator:8545 --config node.toml
+    #[command(verbatim_doc_comment)]
+    ProveBatch(crate::groth16::ProveBatchArgs),
+    /// Check a batch's Groth16 proof: its verifying key is the pinned one, its public
+    /// inputs are those of its statement, and it verifies. Exit code 0 when accepted,
+    /// 1 when refused, 2 for unusable input.
+    ///
+    /// Examples:
+    ///   rollup verify-groth16 --proof batch-0.json --vk-hash <hex>
+    ///   rollup verify-groth16 --batch 0 --rpc http://operator:8545 --vk-hash <hex>
+    #[command(verbatim_doc_comment)]
+    VerifyGroth16(crate::groth16::VerifyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,11 +170,9 @@ impl Cli {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => fail(EXIT_FAILURE, &format!("{error:#}")),
             },
-            Command::Circuits(args) => match crate::circuits::run(args) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error @ crate::circuits::CircuitsError::Input(_)) => fail(EXIT_CONFIG, &error),
-                Err(error @ crate::circuits::CircuitsError::Failed(_)) => fail(EXIT_FAILURE, &error),
-            },
+            Command::Circuits(args) => command_outcome(crate::circuits::run(args)),
+            Command::ProveBatch(args) => command_outcome(crate::groth16::prove_batch(args)),
+            Command::VerifyGroth16(args) => command_outcome(crate::groth16::verify(args)),
             Command::Devnet(args) => {
                 let mut sources = ConfigSources::from_process_env();
                 sources.profile = Some("all".to_owned());
@@ -201,6 +220,15 @@ fn run_node(mut config: Config, log_format: Option<LogFormatArg>, with_devnet: b
             tracing::error!(target: "rollup::node", "{error:#}");
             fail(EXIT_FAILURE, &format!("{error:#}"))
         }
+    }
+}
+
+/// Exit code 2 for unusable input (nothing was done), 1 for a failure.
+fn command_outcome(outcome: Result<(), crate::circuits::CircuitsError>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error @ crate::circuits::CircuitsError::Input(_)) => fail(EXIT_CONFIG, &error),
+        Err(error @ crate::circuits::CircuitsError::Failed(_)) => fail(EXIT_FAILURE, &error),
     }
 }
 

@@ -9,6 +9,7 @@ mod boot;
 mod circuits;
 mod cli;
 mod devnet;
+mod groth16;
 mod logging;
 mod wallet;
 

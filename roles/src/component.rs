@@ -9,7 +9,7 @@ use rollup_actors::{Component, ComponentError, Handles, Request, Runtime, Sender
 use rollup_l2::{Genesis, GenesisError};
 
 use crate::controller::{ControllerComponent, ControllerMetrics, ControllerSenders};
-use crate::prover::{BlockSource, ProverComponent, ProverMetrics, ProverSenders};
+use crate::prover::{BlockSource, Groth16Settings, ProverComponent, ProverMetrics, ProverSenders};
 use crate::sequencer::{
     Journal, MempoolLimits, QueueL1Source, SequencerComponent, SequencerSenders, SequencerSettings,
 };
@@ -215,6 +215,12 @@ pub fn start(
                 Some(url) if !config.roles.is_enabled(Role::Sequencer) => BlockSource::Remote(url.clone()),
                 _ => BlockSource::Local,
             };
+            let groth16 = &config.prover.groth16;
+            let groth16 = groth16.enabled.then(|| Groth16Settings {
+                key_dir: groth16.key_dir(&config.node.data_dir),
+                seed: groth16.setup_seed().unwrap_or(rollup_wrap::stage4::DEVELOPMENT_SEED),
+                vk_hash: groth16.vk_hash(),
+            });
             let addr = runtime.spawn(
                 role.as_str(),
                 Box::new(move || {
@@ -225,6 +231,7 @@ pub fn start(
                         source.clone(),
                         metrics.clone(),
                         record,
+                        groth16.clone(),
                     )?)
                 }),
             );
@@ -233,6 +240,7 @@ pub fn start(
             started.prover = Some(ProverSenders {
                 proof: Sender::new(name, &addr),
                 batch_proof: Sender::new(name, &addr),
+                groth16_proof: Sender::new(name, &addr),
             });
             continue;
         }

@@ -29,6 +29,7 @@
 //! - **Digest limbs.** A digest (one scalar) enters a plonky2 transcript as five
 //!   51-bit limbs, least significant first, which is injective and canonical.
 pub mod algebra;
+pub mod batch_proof;
 pub mod circuit;
 pub mod gates;
 pub mod groth16;

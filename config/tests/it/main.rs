@@ -384,3 +384,68 @@ fn dump_reads_back_to_the_same_config() {
     let (_dir2, dumped) = file(&to_toml(&config).unwrap());
     assert_eq!(load(&with_file(&dumped)).unwrap(), config);
 }
+
+#[test]
+fn groth16_keys_are_pinned_by_hex_and_required_on_mainnet() {
+    let (_dir, path) = file("[roles]\nsequencer = true\nprover = true\n");
+    let config = load(&with_file(&path)).unwrap();
+    let groth16 = &config.prover.groth16;
+    assert!(groth16.enabled);
+    assert_eq!(groth16.key_dir(std::path::Path::new("/data")), PathBuf::from("/data/groth16"));
+    assert_eq!((groth16.setup_seed(), groth16.vk_hash()), (None, None));
+
+    let hash = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
+    let (_dir, path) = file(&format!(
+        "[roles]\nsequencer = true\nprover = true\n[prover.groth16]\nkey_dir = \"/keys\"\nsetup_seed = \"{}\"\nvk_hash = \"{hash}\"\n",
+        "07".repeat(32)
+    ));
+    let config = load(&with_file(&path)).unwrap();
+    let groth16 = &config.prover.groth16;
+    assert_eq!(groth16.key_dir(std::path::Path::new("/data")), PathBuf::from("/keys"));
+    assert_eq!(groth16.setup_seed(), Some([7; 32]));
+    let mut expected = [0u8; 32];
+    for (i, byte) in expected.iter_mut().enumerate() {
+        *byte =
+            [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff]
+                [i % 16];
+    }
+    assert_eq!(groth16.vk_hash(), Some(expected));
+
+    let (_dir, path) = file(
+        "[roles]\nsequencer = true\nprover = true\n[prover.groth16]\nsetup_seed = \"07\"\nvk_hash = \"zz00112233445566778899aabbccddeeff00112233445566778899aabbccddee\"\n",
+    );
+    let origin = path.display().to_string();
+    let zz = "zz00112233445566778899aabbccddeeff00112233445566778899aabbccddee";
+    assert_eq!(
+        issues(load(&with_file(&path))),
+        [
+            issue(
+                "prover.groth16.setup_seed",
+                Some("07"),
+                Some(&origin),
+                "must be 32 bytes in hex (64 digits)"
+            ),
+            issue("prover.groth16.vk_hash", Some(zz), Some(&origin), "must be 32 bytes in hex (64 digits)"),
+        ]
+    );
+
+    // Mainnet proves with ceremony keys only: their hash must be pinned.
+    let (_dir, path) = file("[roles]\nsequencer = true\nprover = true\n[bitcoin]\nnetwork = \"bitcoin\"\n");
+    assert_eq!(
+        issues(load(&with_file(&path))),
+        [issue(
+            "prover.groth16.vk_hash",
+            None,
+            None,
+            "required on bitcoin mainnet: pin the verifying key of the setup ceremony (the development setup is not one)"
+        )]
+    );
+    let (_dir, path) = file(&format!(
+        "[roles]\nsequencer = true\nprover = true\n[bitcoin]\nnetwork = \"bitcoin\"\n[prover.groth16]\nvk_hash = \"{hash}\"\n"
+    ));
+    assert!(load(&with_file(&path)).is_ok());
+    let (_dir, path) = file(
+        "[roles]\nsequencer = true\nprover = true\n[bitcoin]\nnetwork = \"bitcoin\"\n[prover.groth16]\nenabled = false\n",
+    );
+    assert!(!load(&with_file(&path)).unwrap().prover.groth16.enabled);
+}

@@ -6,6 +6,7 @@
 
 mod circuits;
 mod controller;
+mod groth16;
 mod prover;
 mod sequencer;
 mod wallet;

@@ -205,7 +205,10 @@ fn served_chain_proof(circuits: &BatchCircuits, record: &Value) -> rollup_circui
 fn batches_are_aggregated_and_chained_and_a_kill_during_aggregation_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (genesis, genesis_config) = one_capacity_genesis(dir.path());
-    let config = format!("{genesis_config}[sequencer]\nblock_time_ms = 20\nmax_block_txs = 8\n");
+    // Stage 4 has a test of its own (`groth16`); here it would only compete for the CPU.
+    let config = format!(
+        "{genesis_config}[sequencer]\nblock_time_ms = 20\nmax_block_txs = 8\n[prover.groth16]\nenabled = false\n"
+    );
     let mut first = NodeProcess::start(NodeOptions::profile("operator").config(&config));
     first.wait_ready();
     for nonce in 1..=4 {

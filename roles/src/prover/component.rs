@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -18,9 +18,10 @@ use rollup_l2::{
 use rollup_storage::{StorageError, Store};
 
 use super::batches::{batch_keys, segment_key, Circuits, Position, TreePlan};
+use super::groth16::{Groth16Settings, Groth16Worker};
 use super::tables::{
-    BatchProofRecord, BatchProofs, BlockProofs, ProofRecord, ProverAccounts, ProverMeta, ProverTreeNodes,
-    SegmentProofs,
+    BatchProofRecord, BatchProofs, BlockProofs, Groth16Proofs, Groth16Record, ProofRecord, ProverAccounts,
+    ProverMeta, ProverTreeNodes, SegmentProofs,
 };
 use crate::controller::{BatchRecord, Batches};
 use crate::sequencer::{Blocks, Stored, StoredDigest};
@@ -34,7 +35,7 @@ const NEXT_BATCH_KEY: &str = "next_batch";
 const AGGREGATION_SECONDS_KEY: &str = "aggregation_seconds";
 
 /// How often the worker looks for a newly sealed block when it has nothing to do.
-const POLL: Duration = Duration::from_millis(200);
+pub(super) const POLL: Duration = Duration::from_millis(200);
 
 /// Why the prover cannot load.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +79,13 @@ pub struct ProverMetrics {
     pub batch_proofs: IntCounter,
     /// `rollup_prover_next_batch`: the first batch without a stage-3 proof.
     pub next_batch: IntGauge,
+    /// `rollup_groth16_prove_seconds`: time of stage 4 for one batch (wrapper and
+    /// Groth16 proof, checks included).
+    pub groth16_seconds: Histogram,
+    /// `rollup_groth16_proofs_total`: batches proven through stage 4.
+    pub groth16_proofs: IntCounter,
+    /// `rollup_prover_next_groth16`: the first batch without a Groth16 proof.
+    pub next_groth16: IntGauge,
 }
 
 impl ProverMetrics {
@@ -105,6 +113,17 @@ impl ProverMetrics {
         let batch_proofs = IntCounter::new("rollup_batch_proofs_total", "Batches proven through stage 3.");
         let next_batch =
             IntGauge::new("rollup_prover_next_batch", "The first batch without a stage-3 proof.");
+        let groth16_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "rollup_groth16_prove_seconds",
+                "Time of stage 4 (wrapper and Groth16) for one batch.",
+            )
+            .buckets(vec![60.0, 120.0, 240.0, 480.0, 960.0, 1920.0]),
+        );
+        let groth16_proofs =
+            IntCounter::new("rollup_groth16_proofs_total", "Batches proven through stage 4.");
+        let next_groth16 =
+            IntGauge::new("rollup_prover_next_groth16", "The first batch without a Groth16 proof.");
         // The names and options are constants: constructing them cannot fail.
         let (
             Ok(queue),
@@ -115,6 +134,9 @@ impl ProverMetrics {
             Ok(recursion_seconds),
             Ok(batch_proofs),
             Ok(next_batch),
+            Ok(groth16_seconds),
+            Ok(groth16_proofs),
+            Ok(next_groth16),
         ) = (
             queue,
             prove_seconds,
@@ -124,6 +146,9 @@ impl ProverMetrics {
             recursion_seconds,
             batch_proofs,
             next_batch,
+            groth16_seconds,
+            groth16_proofs,
+            next_groth16,
         )
         else {
             unreachable!("constant metric definitions are valid")
@@ -137,6 +162,9 @@ impl ProverMetrics {
             Box::new(recursion_seconds.clone()),
             Box::new(batch_proofs.clone()),
             Box::new(next_batch.clone()),
+            Box::new(groth16_seconds.clone()),
+            Box::new(groth16_proofs.clone()),
+            Box::new(next_groth16.clone()),
         ] {
             // Registering twice (a restarted role) keeps the first registration.
             let _ = registry.register(metric);
@@ -150,18 +178,26 @@ impl ProverMetrics {
             recursion_seconds,
             batch_proofs,
             next_batch,
+            groth16_seconds,
+            groth16_proofs,
+            next_groth16,
         }
     }
 }
 
-/// The prover role: owns the proving thread, serves stored proofs.
+/// A proving thread: `Err` names why it stopped on its own.
+type ProvingThread = JoinHandle<Result<(), String>>;
+
+/// The prover role: owns the proving threads, serves stored proofs.
 pub struct ProverComponent {
     store: Arc<Store>,
     record: crate::RoleRecord,
     stop: Arc<AtomicBool>,
     /// Set while the worker builds its circuits (tens of seconds, nothing written).
     building: Arc<AtomicBool>,
-    worker: Option<JoinHandle<Result<(), String>>>,
+    worker: Option<ProvingThread>,
+    /// The stage-4 thread, and whether it is making a proof or keys.
+    groth16: Option<(ProvingThread, Arc<AtomicBool>)>,
 }
 
 impl std::fmt::Debug for ProverComponent {
@@ -171,24 +207,50 @@ impl std::fmt::Debug for ProverComponent {
 }
 
 impl ProverComponent {
-    /// Loads (or creates from `genesis`) the prover's state and starts its worker.
+    /// Loads (or creates from `genesis`) the prover's state and starts its worker,
+    /// and with `groth16` its stage-4 thread.
     pub fn load(
         store: Arc<Store>,
         genesis: &Genesis,
         source: BlockSource,
         metrics: ProverMetrics,
         record: crate::RoleRecord,
+        groth16: Option<Groth16Settings>,
     ) -> Result<Self, LoadProverError> {
-        let worker = Worker::load(store.clone(), genesis, source, metrics)?;
+        let mut worker = Worker::load(store.clone(), genesis, source, metrics.clone())?;
         tracing::info!(target: "rollup::prover", next_block = worker.next_block, "prover loaded");
         let stop = Arc::new(AtomicBool::new(false));
+        let groth16 = match groth16 {
+            None => None,
+            Some(settings) => {
+                let stage4 = Groth16Worker {
+                    store: store.clone(),
+                    settings,
+                    metrics,
+                    circuits: worker.shared.clone(),
+                };
+                let busy = Arc::new(AtomicBool::new(false));
+                let (flag, making) = (stop.clone(), busy.clone());
+                let handle = std::thread::Builder::new()
+                    .name("rollup-groth16".to_owned())
+                    .spawn(move || stage4.run(&flag, &making))
+                    .map_err(LoadProverError::Thread)?;
+                Some((handle, busy))
+            }
+        };
+        worker.stage4 = groth16.is_some();
         let building = Arc::new(AtomicBool::new(true));
         let (flag, built) = (stop.clone(), building.clone());
         let handle = std::thread::Builder::new()
             .name("rollup-prover".to_owned())
             .spawn(move || worker.run(&flag, &built))
             .map_err(LoadProverError::Thread)?;
-        Ok(Self { store, record, stop, building, worker: Some(handle) })
+        Ok(Self { store, record, stop, building, worker: Some(handle), groth16 })
+    }
+
+    /// The stored Groth16 proof of batch `number`.
+    pub fn groth16_proof(&self, number: u64) -> Result<Option<Groth16Record>, StorageError> {
+        self.store.read(|tx| tx.get::<Groth16Proofs>(&number))
     }
 
     /// The stored proof of block `number`.
@@ -210,6 +272,13 @@ impl ProverComponent {
     /// circuit.
     fn stop_worker(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        if let Some((handle, busy)) = self.groth16.take() {
+            if busy.load(Ordering::Relaxed) {
+                tracing::info!(target: "rollup::prover", "the stage-4 thread stops once its proof in flight is made");
+            } else {
+                let _ = handle.join();
+            }
+        }
         if let Some(handle) = self.worker.take() {
             if self.building.load(Ordering::Relaxed) {
                 tracing::info!(target: "rollup::prover", "the proving thread stops once its current circuit is built");
@@ -240,6 +309,15 @@ impl Component for ProverComponent {
     /// A worker that stopped on its own failed: the error restarts the role, which
     /// reloads the state from the database.
     fn tick(&mut self) -> Result<(), ComponentError> {
+        if self.groth16.as_ref().is_some_and(|(handle, _)| handle.is_finished()) {
+            let outcome = self.groth16.take().map(|(handle, _)| handle.join());
+            let reason = match outcome {
+                Some(Ok(Err(reason))) => reason,
+                Some(Err(_)) => "the stage-4 thread panicked".to_owned(),
+                _ => "the stage-4 thread stopped".to_owned(),
+            };
+            return Err(ComponentError::from(reason));
+        }
         if self.worker.as_ref().is_some_and(JoinHandle::is_finished) {
             let outcome = self.worker.take().map(JoinHandle::join);
             let reason = match outcome {
@@ -325,7 +403,11 @@ struct Worker {
     /// The chain's genesis (its capacities, registry and initial state).
     chain: Genesis,
     /// Built when the worker starts.
-    circuits: Option<Circuits>,
+    circuits: Option<Arc<Circuits>>,
+    /// The same circuits, for the stage-4 thread.
+    shared: Arc<OnceLock<Arc<Circuits>>>,
+    /// Whether a stage-4 thread waits for the circuits.
+    stage4: bool,
     next_batch: u64,
     metrics: ProverMetrics,
 }
@@ -364,6 +446,8 @@ impl Worker {
             chains,
             chain: genesis.clone(),
             circuits: None,
+            shared: Arc::new(OnceLock::new()),
+            stage4: false,
             next_batch,
             metrics: metrics.clone(),
         };
@@ -445,6 +529,10 @@ impl Worker {
         })?;
         building.store(false, Ordering::Relaxed);
         let Some(circuits) = circuits else { return Ok(()) };
+        let circuits = Arc::new(circuits);
+        if self.stage4 {
+            let _ = self.shared.set(circuits.clone());
+        }
         self.circuits = Some(circuits);
         self.metrics.next_batch.set(i64::try_from(self.next_batch).unwrap_or(i64::MAX));
         while !stop.load(Ordering::Relaxed) {
@@ -471,7 +559,7 @@ impl Worker {
     }
 
     fn circuits(&self) -> Result<&Circuits, String> {
-        self.circuits.as_ref().ok_or_else(|| "the circuits are not built".to_owned())
+        self.circuits.as_deref().ok_or_else(|| "the circuits are not built".to_owned())
     }
 
     fn segment(&self, batch: u64, at: Position) -> Result<SegmentProof, String> {

@@ -1,6 +1,7 @@
-//! The prover role, stages 1 to 3: proves every sealed block with the block circuits
-//! of `rollup-circuits`, aggregates each closed batch's block proofs, and chains the
-//! batch proofs from genesis.
+//! The prover role, stages 1 to 4: proves every sealed block with the block circuits
+//! of `rollup-circuits`, aggregates each closed batch's block proofs, chains the
+//! batch proofs from genesis, and wraps each chain proof into a Groth16 proof
+//! (`rollup-wrap`).
 //!
 //! A worker thread (never the actix arbiter) follows the sequencer's sealed blocks in
 //! the node database: for the next unproven block it re-executes the block on its own
@@ -18,15 +19,24 @@
 //! batch is lost or proven twice. Batch work goes before block work, since the
 //! chain proof is what the rest of the system waits for. Served by
 //! `rollup_getBatchProof`.
+//!
+//! With `prover.groth16.enabled`, a second thread runs stage 4 on every chain proof
+//! in order ([`Groth16Settings`]; the wrapper and its Groth16 keys are made when the
+//! first chain proof is there), committing each proof with its progress, served by
+//! `rollup_getGroth16Proof`.
 
 mod batches;
 mod component;
+mod groth16;
 mod rpc;
 mod tables;
 
 pub use component::{BlockSource, LoadProverError, ProverComponent, ProverMetrics};
-pub use rpc::{register, BatchProofJson, GetBatchProof, GetBlockProof, ProofRecordJson, ProverSenders};
+pub use groth16::Groth16Settings;
+pub use rpc::{
+    register, BatchProofJson, GetBatchProof, GetBlockProof, GetGroth16Proof, ProofRecordJson, ProverSenders,
+};
 pub use tables::{
-    BatchProofRecord, BatchProofs, BlockProofs, ProofRecord, ProverAccounts, ProverMeta, ProverTreeNodes,
-    SegmentProofs,
+    BatchProofRecord, BatchProofs, BlockProofs, Groth16Proofs, Groth16Record, ProofRecord, ProverAccounts,
+    ProverMeta, ProverTreeNodes, SegmentProofs,
 };

@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `rollup_getBlockProof` | `[n]` | `{number, capacity, statement, prove_seconds, proof}` (proof in hex), or null while block `n` is not proven |
 //! | `rollup_getBatchProof` | `[n]` | `{number, statement, aggregation_seconds, recursion_seconds, proof, aggregation_proof}` (stage-3 and stage-2 proofs in hex), or null while batch `n` is not proven |
+//! | `rollup_getGroth16Proof` | `[n]` | `{batch, statement, inputs, proof, vk_hash, verifying_key, wrap_seconds, groth16_seconds}` (`rollup_wrap::batch_proof::BatchGroth16Json`), or null while batch `n` has no Groth16 proof |
 
 use rollup_actors::{Handles, Request, Sender};
 use rollup_circuits::block::BlockStatement;
@@ -11,7 +12,7 @@ use rollup_rpc::{Methods, Params, RpcError};
 use serde::{Deserialize, Serialize};
 
 use super::component::ProverComponent;
-use super::tables::{BatchProofRecord, ProofRecord};
+use super::tables::{BatchProofRecord, Groth16Record, ProofRecord};
 use rollup_circuits::batch::ChainStatement;
 
 /// Read the proof of a batch.
@@ -44,6 +45,18 @@ pub struct BatchProofJson {
     pub proof: String,
     /// The stage-2 root, `rollup_circuits::batch::SegmentProof::to_bytes`, hex.
     pub aggregation_proof: String,
+}
+
+/// Read the Groth16 proof of a batch.
+#[derive(Debug)]
+pub struct GetGroth16Proof(pub u64);
+impl Request for GetGroth16Proof {
+    type Response = Result<Option<Groth16Record>, String>;
+}
+impl Handles<GetGroth16Proof> for ProverComponent {
+    fn handle(&mut self, GetGroth16Proof(number): GetGroth16Proof) -> Result<Option<Groth16Record>, String> {
+        self.groth16_proof(number).map_err(|error| error.to_string())
+    }
 }
 
 /// Read the proof of a block.
@@ -80,6 +93,8 @@ pub struct ProverSenders {
     pub proof: Sender<GetBlockProof>,
     /// [`GetBatchProof`].
     pub batch_proof: Sender<GetBatchProof>,
+    /// [`GetGroth16Proof`].
+    pub groth16_proof: Sender<GetGroth16Proof>,
 }
 
 /// Registers the prover's methods.
@@ -114,6 +129,15 @@ pub fn register(methods: &mut Methods, senders: &ProverSenders) {
                 proof: rollup_l2::hex::encode(&record.proof),
                 aggregation_proof: rollup_l2::hex::encode(&root),
             }))
+        }
+    });
+    let groth16_proof = senders.groth16_proof.clone();
+    methods.register("rollup_getGroth16Proof", move |params: Params| {
+        let groth16_proof = groth16_proof.clone();
+        async move {
+            let (number,): (u64,) = params.parse()?;
+            let found = groth16_proof.call(GetGroth16Proof(number)).await?.map_err(RpcError::internal)?;
+            Ok::<_, RpcError>(found.map(|Groth16Record(json)| json))
         }
     });
 }

@@ -5,6 +5,7 @@
 use rollup_circuits::batch::ChainStatement;
 use rollup_circuits::block::BlockStatement;
 use rollup_storage::{Codec, DecodeError, Table};
+use rollup_wrap::batch_proof::BatchGroth16Json;
 use serde::{Deserialize, Serialize};
 
 use crate::sequencer::{Stored, StoredDigest};
@@ -117,6 +118,40 @@ impl Codec for BatchProofRecord {
     }
 }
 
+/// `groth16_proofs`: batch number → its stage-4 proof.
+pub struct Groth16Proofs;
+impl Table for Groth16Proofs {
+    const NAME: &'static str = "groth16_proofs";
+    type Key = u64;
+    type Value = Groth16Record;
+}
+
+/// A stored Groth16 proof: its JSON form (`rollup_wrap::batch_proof`), which is also
+/// what `rollup_getGroth16Proof` serves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Groth16Record(pub BatchGroth16Json);
+
+impl Codec for Groth16Record {
+    /// Version, then the JSON form.
+    fn encode(&self) -> Vec<u8> {
+        let mut out = vec![RECORD_VERSION];
+        out.extend(serde_json::to_vec(&self.0).unwrap_or_default());
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        match bytes.split_first() {
+            None => Err(DecodeError::Length { expected: 1, found: 0 }),
+            Some((&RECORD_VERSION, json)) => serde_json::from_slice(json)
+                .map(Self)
+                .map_err(|error| DecodeError::Invalid(error.to_string())),
+            Some((version, _)) => {
+                Err(DecodeError::Invalid(format!("unknown proof record version {version}")))
+            }
+        }
+    }
+}
+
 fn encode_with_proof<T: Serialize>(header: &T, proof: &[u8]) -> Vec<u8> {
     let header = serde_json::to_vec(header).unwrap_or_default();
     let mut out = vec![RECORD_VERSION];
@@ -176,5 +211,28 @@ mod tests {
             proof: vec![4, 5],
         };
         assert_eq!(BatchProofRecord::decode(&batch.encode()), Ok(batch));
+        let groth16 = Groth16Record(BatchGroth16Json {
+            batch: 3,
+            statement: ChainStatement { batch_number: 3, ..Default::default() },
+            inputs: "00".repeat(160),
+            proof: "ab".repeat(192),
+            vk_hash: "cd".repeat(32),
+            verifying_key: "ef".repeat(10),
+            wrap_seconds: 1.5,
+            groth16_seconds: 2.5,
+        });
+        assert_eq!(Groth16Record::decode(&groth16.encode()), Ok(groth16.clone()));
+        assert_eq!(Groth16Record::decode(&[]), Err(DecodeError::Length { expected: 1, found: 0 }));
+        let mut other_version = groth16.encode();
+        other_version[0] = 9;
+        assert_eq!(
+            Groth16Record::decode(&other_version),
+            Err(DecodeError::Invalid("unknown proof record version 9".to_owned()))
+        );
+        let mut truncated = groth16.encode();
+        truncated.truncate(40);
+        assert!(
+            matches!(Groth16Record::decode(&truncated), Err(DecodeError::Invalid(message)) if message.contains("EOF"))
+        );
     }
 }
