@@ -31,12 +31,26 @@ pub(crate) struct ProveBatchArgs {
     /// JSON-RPC URL of the node that serves the batch's chain proof.
     #[arg(long, value_name = "URL", default_value = DEFAULT_RPC)]
     rpc: String,
+    /// Read the chain proof from this file (the JSON `rollup_getBatchProof`
+    /// answers) instead of asking a node.
+    #[arg(long, value_name = "FILE")]
+    chain_proof: Option<PathBuf>,
     /// Groth16 key directory; overrides `prover.groth16.key_dir`.
     #[arg(long, value_name = "DIR")]
     key_dir: Option<PathBuf>,
-    /// Write the proof here instead of stdout.
+    /// The development setup's seed (hex); overrides `prover.groth16.setup_seed`.
+    #[arg(long, value_name = "HEX")]
+    setup_seed: Option<String>,
+    /// Refuse keys without this verifying-key hash (hex); overrides
+    /// `prover.groth16.vk_hash`.
+    #[arg(long, value_name = "HEX")]
+    vk_hash: Option<String>,
+    /// Write the proof to this file (atomically) instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Set by the prover role that runs this command: exit when that process dies.
+    #[arg(long, value_name = "PID", hide = true)]
+    parent_pid: Option<u32>,
     #[command(flatten)]
     source: GenesisArgs,
 }
@@ -62,21 +76,43 @@ pub(crate) struct VerifyArgs {
 
 /// Runs `prove-batch`: progress on stderr, the proof on stdout or in `--out`.
 pub(crate) fn prove_batch(args: ProveBatchArgs) -> Result<(), CircuitsError> {
+    if let Some(parent) = args.parent_pid {
+        die_with_parent(parent)?;
+    }
     let (config, genesis) = load_genesis(&args.source)?;
     let groth16 = &config.prover.groth16;
     let key_dir = args.key_dir.clone().unwrap_or_else(|| groth16.key_dir(&config.node.data_dir));
-    let served: Option<BatchProofJson> = rpc_call(&args.rpc, "rollup_getBatchProof", args.batch)?;
-    let served = served.ok_or_else(|| {
-        CircuitsError::Input(format!("batch {} has no chain proof at {} yet", args.batch, args.rpc))
-    })?;
+    let seed = match &args.setup_seed {
+        Some(text) => parse_hash("--setup-seed", text)?,
+        None => groth16.setup_seed().unwrap_or(DEVELOPMENT_SEED),
+    };
+    let pinned = match &args.vk_hash {
+        Some(text) => Some(parse_hash("--vk-hash", text)?),
+        None => groth16.vk_hash(),
+    };
+    let served: BatchProofJson = match &args.chain_proof {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|error| CircuitsError::Input(format!("cannot read {}: {error}", path.display())))?;
+            serde_json::from_str(&text).map_err(|error| {
+                CircuitsError::Input(format!("{} is not a chain proof: {error}", path.display()))
+            })?
+        }
+        None => {
+            let served: Option<BatchProofJson> = rpc_call(&args.rpc, "rollup_getBatchProof", args.batch)?;
+            served.ok_or_else(|| {
+                CircuitsError::Input(format!("batch {} has no chain proof at {} yet", args.batch, args.rpc))
+            })?
+        }
+    };
     if served.number != args.batch || served.statement.batch_number != args.batch {
         return Err(CircuitsError::Failed(format!(
-            "{} answered batch {} (statement of batch {}) for batch {}",
-            args.rpc, served.number, served.statement.batch_number, args.batch
+            "the chain proof given is for batch {} (statement of batch {}), not batch {}",
+            served.number, served.statement.batch_number, args.batch
         )));
     }
     let bytes = rollup_l2::hex::decode(&served.proof)
-        .ok_or_else(|| CircuitsError::Failed(format!("{}: the chain proof is not hex", args.rpc)))?;
+        .ok_or_else(|| CircuitsError::Failed("the chain proof is not hex".to_owned()))?;
     let blocks = build_blocks(&genesis)?;
     let family = build_family(&blocks)?;
     let chain = family
@@ -92,15 +128,16 @@ pub(crate) fn prove_batch(args: ProveBatchArgs) -> Result<(), CircuitsError> {
         key_dir.display()
     );
     let started = Instant::now();
-    let seed = groth16.setup_seed().unwrap_or(DEVELOPMENT_SEED);
     let stage4 = Stage4::load_or_setup(&family, &key_dir, seed)
         .map_err(|error| CircuitsError::Failed(format!("stage 4: {error}")))?;
+    // Only the wrapper is needed from here on: the memory goes to Groth16.
+    drop((family, blocks));
     eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
     let vk_hash = stage4.keys().vk_hash();
-    if let Some(pinned) = groth16.vk_hash() {
+    if let Some(pinned) = pinned {
         if pinned != vk_hash {
             return Err(CircuitsError::Failed(format!(
-                "the keys in {} have verifying-key hash {}, prover.groth16.vk_hash pins {}",
+                "the keys in {} have verifying-key hash {}, the pinned hash is {}",
                 key_dir.display(),
                 rollup_l2::hex::encode(&vk_hash),
                 rollup_l2::hex::encode(&pinned)
@@ -122,9 +159,34 @@ pub(crate) fn prove_batch(args: ProveBatchArgs) -> Result<(), CircuitsError> {
     let text = serde_json::to_string_pretty(&proof.to_json())
         .map_err(|error| CircuitsError::Failed(format!("cannot write the JSON: {error}")))?;
     match &args.out {
-        Some(path) => std::fs::write(path, format!("{text}\n"))
+        Some(path) => write_atomically(path, format!("{text}\n").as_bytes())
             .map_err(|error| CircuitsError::Failed(format!("cannot write {}: {error}", path.display())))?,
         None => println!("{text}"),
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over
+/// `path`: a reader sees the old file or the whole new one.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let temporary = path.with_file_name(name);
+    let mut file = std::fs::File::create(&temporary)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)
+}
+
+/// Makes the kernel kill this process when `parent` (the node that started it)
+/// exits, so that a killed node leaves no stage-4 process behind.
+fn die_with_parent(parent: u32) -> Result<(), CircuitsError> {
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .map_err(|error| CircuitsError::Failed(format!("cannot tie this process to its parent: {error}")))?;
+    // The parent may have died before the call above: then this process is adopted.
+    if nix::unistd::getppid().as_raw() != i32::try_from(parent).unwrap_or(i32::MAX) {
+        return Err(CircuitsError::Failed(format!("the process that started this one ({parent}) is gone")));
     }
     Ok(())
 }
@@ -132,7 +194,7 @@ pub(crate) fn prove_batch(args: ProveBatchArgs) -> Result<(), CircuitsError> {
 /// Runs `verify-groth16`: `ok: ...` on stdout when the proof is accepted.
 pub(crate) fn verify(args: VerifyArgs) -> Result<(), CircuitsError> {
     let pinned = match &args.vk_hash {
-        Some(text) => Some(parse_hash(text)?),
+        Some(text) => Some(parse_hash("--vk-hash", text)?),
         None => load_genesis(&args.source)?.0.prover.groth16.vk_hash(),
     };
     let pinned = pinned.ok_or_else(|| {
@@ -185,10 +247,10 @@ pub(crate) fn verify(args: VerifyArgs) -> Result<(), CircuitsError> {
     Ok(())
 }
 
-fn parse_hash(text: &str) -> Result<[u8; 32], CircuitsError> {
+fn parse_hash(flag: &str, text: &str) -> Result<[u8; 32], CircuitsError> {
     rollup_l2::hex::decode(text)
         .and_then(|bytes| bytes.try_into().ok())
-        .ok_or_else(|| CircuitsError::Input(format!("--vk-hash {text:?} is not 32 bytes in hex")))
+        .ok_or_else(|| CircuitsError::Input(format!("{flag} {text:?} is not 32 bytes in hex")))
 }
 
 /// One JSON-RPC call with a single number parameter.

@@ -129,6 +129,9 @@ pub enum StartRolesError {
         /// The largest genesis capacity.
         largest: u32,
     },
+    /// The path of this executable, which runs stage 4, is unknown.
+    #[error("cannot find the rollup executable to run stage 4 with: {0}")]
+    Executable(std::io::Error),
     /// The genesis is for another chain than `node.chain_id`.
     #[error("the genesis is for chain id {genesis}, but node.chain_id is {config}")]
     ChainIdMismatch {
@@ -216,11 +219,16 @@ pub fn start(
                 _ => BlockSource::Local,
             };
             let groth16 = &config.prover.groth16;
-            let groth16 = groth16.enabled.then(|| Groth16Settings {
-                key_dir: groth16.key_dir(&config.node.data_dir),
-                seed: groth16.setup_seed().unwrap_or(rollup_wrap::stage4::DEVELOPMENT_SEED),
-                vk_hash: groth16.vk_hash(),
-            });
+            let groth16 = match groth16.enabled {
+                false => None,
+                true => Some(Groth16Settings {
+                    program: std::env::current_exe().map_err(StartRolesError::Executable)?,
+                    work_dir: config.node.data_dir.join("stage4"),
+                    key_dir: groth16.key_dir(&config.node.data_dir),
+                    seed: groth16.setup_seed().unwrap_or(rollup_wrap::stage4::DEVELOPMENT_SEED),
+                    vk_hash: groth16.vk_hash(),
+                }),
+            };
             let addr = runtime.spawn(
                 role.as_str(),
                 Box::new(move || {

@@ -6,12 +6,13 @@
 //! which loads it from the node database at start and after every failure.
 //!
 //! The sequencer ([`sequencer`]: mempool, blocks, JSON-RPC), the prover ([`prover`]:
-//! block proofs, batch aggregation and recursion) and the controller ([`controller`]:
-//! batch cutting; DA and claims come later) run their own components. Until their
-//! logic lands (the contract and high-availability issues), the signer, vigilante and
-//! backup run [`RoleComponent`]: it keeps a durable per-role record (how many times
-//! the role was loaded), reports health and answers [`DescribeRole`], exercising the
-//! start, restart-from-storage and shutdown path the real roles use.
+//! block proofs, batch aggregation and recursion, the Groth16 wrapping) and the
+//! controller ([`controller`]: batch cutting; DA and claims come later) run their own
+//! components. Until their logic lands (the contract and high-availability issues),
+//! the signer, vigilante and backup run [`RoleComponent`]: it keeps a durable
+//! per-role record (how many times the role was loaded), reports health and answers
+//! [`DescribeRole`], exercising the start, restart-from-storage and shutdown path the
+//! real roles use.
 
 mod component;
 pub mod controller;

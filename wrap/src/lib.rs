@@ -11,6 +11,10 @@
 //! emulated with lazy reduction, and a Groth16 proof over BLS12-381 attests that the
 //! R1CS is satisfied.
 //!
+//! [`stage4::Stage4`] runs it end to end; [`batch_proof`] is the proof as it leaves
+//! the prover (with its statement and verifying key) and its check against a pinned
+//! verifying-key hash.
+//!
 //! The verifier is written once, generic over [`algebra::Backend`]: run natively it
 //! is an independent plonky2 verifier that the tests hold against plonky2's own;
 //! run with the R1CS backend it emits the constraints that Groth16 proves.

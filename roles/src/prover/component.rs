@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -196,8 +196,8 @@ pub struct ProverComponent {
     /// Set while the worker builds its circuits (tens of seconds, nothing written).
     building: Arc<AtomicBool>,
     worker: Option<ProvingThread>,
-    /// The stage-4 thread, and whether it is making a proof or keys.
-    groth16: Option<(ProvingThread, Arc<AtomicBool>)>,
+    /// The thread that runs stage 4.
+    groth16: Option<ProvingThread>,
 }
 
 impl std::fmt::Debug for ProverComponent {
@@ -217,28 +217,22 @@ impl ProverComponent {
         record: crate::RoleRecord,
         groth16: Option<Groth16Settings>,
     ) -> Result<Self, LoadProverError> {
-        let mut worker = Worker::load(store.clone(), genesis, source, metrics.clone())?;
+        let worker = Worker::load(store.clone(), genesis, source, metrics.clone())?;
         tracing::info!(target: "rollup::prover", next_block = worker.next_block, "prover loaded");
         let stop = Arc::new(AtomicBool::new(false));
         let groth16 = match groth16 {
             None => None,
             Some(settings) => {
-                let stage4 = Groth16Worker {
-                    store: store.clone(),
-                    settings,
-                    metrics,
-                    circuits: worker.shared.clone(),
-                };
-                let busy = Arc::new(AtomicBool::new(false));
-                let (flag, making) = (stop.clone(), busy.clone());
+                let stage4 =
+                    Groth16Worker { store: store.clone(), settings, genesis: genesis.clone(), metrics };
+                let flag = stop.clone();
                 let handle = std::thread::Builder::new()
                     .name("rollup-groth16".to_owned())
-                    .spawn(move || stage4.run(&flag, &making))
+                    .spawn(move || stage4.run(&flag))
                     .map_err(LoadProverError::Thread)?;
-                Some((handle, busy))
+                Some(handle)
             }
         };
-        worker.stage4 = groth16.is_some();
         let building = Arc::new(AtomicBool::new(true));
         let (flag, built) = (stop.clone(), building.clone());
         let handle = std::thread::Builder::new()
@@ -272,12 +266,9 @@ impl ProverComponent {
     /// circuit.
     fn stop_worker(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some((handle, busy)) = self.groth16.take() {
-            if busy.load(Ordering::Relaxed) {
-                tracing::info!(target: "rollup::prover", "the stage-4 thread stops once its proof in flight is made");
-            } else {
-                let _ = handle.join();
-            }
+        // It kills its `rollup prove-batch` process and returns within one poll.
+        if let Some(handle) = self.groth16.take() {
+            let _ = handle.join();
         }
         if let Some(handle) = self.worker.take() {
             if self.building.load(Ordering::Relaxed) {
@@ -309,8 +300,8 @@ impl Component for ProverComponent {
     /// A worker that stopped on its own failed: the error restarts the role, which
     /// reloads the state from the database.
     fn tick(&mut self) -> Result<(), ComponentError> {
-        if self.groth16.as_ref().is_some_and(|(handle, _)| handle.is_finished()) {
-            let outcome = self.groth16.take().map(|(handle, _)| handle.join());
+        if self.groth16.as_ref().is_some_and(JoinHandle::is_finished) {
+            let outcome = self.groth16.take().map(JoinHandle::join);
             let reason = match outcome {
                 Some(Ok(Err(reason))) => reason,
                 Some(Err(_)) => "the stage-4 thread panicked".to_owned(),
@@ -403,11 +394,7 @@ struct Worker {
     /// The chain's genesis (its capacities, registry and initial state).
     chain: Genesis,
     /// Built when the worker starts.
-    circuits: Option<Arc<Circuits>>,
-    /// The same circuits, for the stage-4 thread.
-    shared: Arc<OnceLock<Arc<Circuits>>>,
-    /// Whether a stage-4 thread waits for the circuits.
-    stage4: bool,
+    circuits: Option<Circuits>,
     next_batch: u64,
     metrics: ProverMetrics,
 }
@@ -446,8 +433,6 @@ impl Worker {
             chains,
             chain: genesis.clone(),
             circuits: None,
-            shared: Arc::new(OnceLock::new()),
-            stage4: false,
             next_batch,
             metrics: metrics.clone(),
         };
@@ -529,10 +514,6 @@ impl Worker {
         })?;
         building.store(false, Ordering::Relaxed);
         let Some(circuits) = circuits else { return Ok(()) };
-        let circuits = Arc::new(circuits);
-        if self.stage4 {
-            let _ = self.shared.set(circuits.clone());
-        }
         self.circuits = Some(circuits);
         self.metrics.next_batch.set(i64::try_from(self.next_batch).unwrap_or(i64::MAX));
         while !stop.load(Ordering::Relaxed) {
@@ -559,7 +540,7 @@ impl Worker {
     }
 
     fn circuits(&self) -> Result<&Circuits, String> {
-        self.circuits.as_deref().ok_or_else(|| "the circuits are not built".to_owned())
+        self.circuits.as_ref().ok_or_else(|| "the circuits are not built".to_owned())
     }
 
     fn segment(&self, batch: u64, at: Position) -> Result<SegmentProof, String> {

@@ -1,37 +1,41 @@
-//! Stage 4 in the prover: the Groth16 proof of every batch proof, on a thread of its
-//! own so that block and batch proving never wait minutes behind it.
+//! Stage 4 in the prover: the Groth16 proof of every batch proof.
 //!
-//! The thread follows `batch_proofs` in order. Its progress is the `next_groth16` key
-//! of `prover_meta`, committed together with each proof in `groth16_proofs`, so a
-//! restart resumes at the first batch without one and never proves a batch twice.
-//! The wrapper circuit and the Groth16 keys are made only when the first batch proof
-//! is there (a minute to build, several minutes to set up the first time, then
-//! loaded from `key_dir`; gigabytes of memory while held).
-//!
-//! One stage-4 thread runs per process: a restarted role's thread waits until the
-//! previous one has finished the proof it had in flight.
+//! Stage 4 takes minutes and about 12 GiB of memory per batch, so it runs in a
+//! process of its own, `rollup prove-batch` (the same command operators run by
+//! hand): a failure there, or the kernel's OOM killer, cannot take the node down,
+//! and its memory is returned when it exits. A thread of the prover role drives it:
+//! it follows `batch_proofs` in order, writes the batch's chain proof and the genesis
+//! to `work_dir`, runs the command, checks the proof it writes (the statement is the
+//! stored one, the key is the pinned one, the proof verifies) and commits it to
+//! `groth16_proofs` with the progress key `next_groth16` of `prover_meta`. A restart
+//! therefore resumes at the first batch without a proof and never proves one twice.
+//! Stopping the role kills the process; the process also dies with the node.
 
+use std::io::BufRead;
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, TryLockError};
+use std::sync::Arc;
 use std::time::Instant;
 
+use rollup_l2::Genesis;
 use rollup_storage::Store;
-use rollup_wrap::stage4::Stage4;
+use rollup_wrap::batch_proof::{BatchGroth16, BatchGroth16Json};
 
-use super::batches::Circuits;
 use super::component::{ProverMetrics, POLL};
-use super::tables::{BatchProofs, Groth16Proofs, Groth16Record, ProverMeta};
+use super::rpc::BatchProofJson;
+use super::tables::{BatchProofRecord, BatchProofs, Groth16Proofs, Groth16Record, ProverMeta};
 
 /// `prover_meta` key of the first batch without a Groth16 proof (`u64` BE).
 pub(super) const NEXT_GROTH16_KEY: &str = "next_groth16";
 
-/// Held by the running stage-4 thread: at most one per process.
-static STAGE4_THREAD: Mutex<()> = Mutex::new(());
-
-/// Where stage 4 takes its keys from.
+/// How stage 4 is run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Groth16Settings {
+    /// The `rollup` executable whose `prove-batch` command makes the proofs.
+    pub program: PathBuf,
+    /// Where the chain proof, the genesis and the proof are handed over.
+    pub work_dir: PathBuf,
     /// The key cache directory.
     pub key_dir: PathBuf,
     /// The development setup's seed.
@@ -44,36 +48,20 @@ pub struct Groth16Settings {
 pub(super) struct Groth16Worker {
     pub(super) store: Arc<Store>,
     pub(super) settings: Groth16Settings,
+    pub(super) genesis: Genesis,
     pub(super) metrics: ProverMetrics,
-    /// Set by the block worker once it has built the circuits.
-    pub(super) circuits: Arc<OnceLock<Arc<Circuits>>>,
 }
 
 impl Groth16Worker {
-    /// Proves batch after batch until `stop`; `busy` is raised while a proof (or the
-    /// keys) is being made, which nothing can interrupt.
-    pub(super) fn run(self, stop: &AtomicBool, busy: &AtomicBool) -> Result<(), String> {
-        let _running = loop {
-            if stop.load(Ordering::Relaxed) {
-                return Ok(());
-            }
-            match STAGE4_THREAD.try_lock() {
-                Ok(guard) => break guard,
-                // A thread that panicked held it: nothing it guarded is left half made.
-                Err(TryLockError::Poisoned(poisoned)) => break poisoned.into_inner(),
-                Err(TryLockError::WouldBlock) => std::thread::sleep(POLL),
-            }
-        };
-        let circuits = loop {
-            if stop.load(Ordering::Relaxed) {
-                return Ok(());
-            }
-            match self.circuits.get() {
-                Some(circuits) => break circuits.clone(),
-                None => std::thread::sleep(POLL),
-            }
-        };
-        let mut stage4: Option<Stage4> = None;
+    /// Proves batch after batch until `stop`.
+    pub(super) fn run(self, stop: &AtomicBool) -> Result<(), String> {
+        let work_dir = &self.settings.work_dir;
+        std::fs::create_dir_all(work_dir)
+            .map_err(|error| format!("cannot create {}: {error}", work_dir.display()))?;
+        let genesis = serde_json::to_vec_pretty(&self.genesis).map_err(|error| error.to_string())?;
+        let genesis_path = work_dir.join("genesis.json");
+        std::fs::write(&genesis_path, genesis)
+            .map_err(|error| format!("cannot write {}: {error}", genesis_path.display()))?;
         while !stop.load(Ordering::Relaxed) {
             let next = self.next_batch()?;
             self.metrics.next_groth16.set(i64::try_from(next).unwrap_or(i64::MAX));
@@ -83,23 +71,8 @@ impl Groth16Worker {
                 std::thread::sleep(POLL);
                 continue;
             };
-            busy.store(true, Ordering::Relaxed);
-            let keys = match stage4.take() {
-                Some(keys) => keys,
-                None => self.load_keys(&circuits)?,
-            };
-            let stage4 = stage4.insert(keys);
             let started = Instant::now();
-            let chain = circuits
-                .family
-                .decode_chain(&record.proof)
-                .map_err(|error| format!("batch {next}: the stored chain proof: {error}"))?;
-            tracing::info!(target: "rollup::prover", batch = next, "stage 4: wrapping the batch proof");
-            let proof =
-                stage4.prove_batch(&chain).map_err(|error| format!("batch {next}: stage 4: {error}"))?;
-            if proof.statement != record.statement {
-                return Err(format!("batch {next}: the Groth16 proof states {:?}", proof.statement));
-            }
+            let Some(proof) = self.prove(next, &record, stop)? else { return Ok(()) };
             let seconds = started.elapsed().as_secs_f64();
             let json = proof.to_json();
             self.store
@@ -108,13 +81,13 @@ impl Groth16Worker {
                     tx.put::<ProverMeta>(&NEXT_GROTH16_KEY.to_owned(), &(next + 1).to_be_bytes().to_vec())
                 })
                 .map_err(|error| error.to_string())?;
-            busy.store(false, Ordering::Relaxed);
             self.metrics.groth16_seconds.observe(seconds);
             self.metrics.groth16_proofs.inc();
             self.metrics.next_groth16.set(i64::try_from(next + 1).unwrap_or(i64::MAX));
             tracing::info!(
                 target: "rollup::prover",
                 batch = next,
+                seconds,
                 wrap_seconds = proof.wrap_seconds,
                 groth16_seconds = proof.groth16_seconds,
                 vk_hash = %json.vk_hash,
@@ -138,34 +111,110 @@ impl Groth16Worker {
         }
     }
 
-    /// Builds the wrapper and loads (or sets up) its keys, checking the pinned hash.
-    fn load_keys(&self, circuits: &Circuits) -> Result<Stage4, String> {
+    /// Runs `rollup prove-batch` on batch `number` and checks what it made; `None`
+    /// when `stop` was raised first (the process is killed).
+    fn prove(
+        &self,
+        number: u64,
+        record: &BatchProofRecord,
+        stop: &AtomicBool,
+    ) -> Result<Option<BatchGroth16>, String> {
         let settings = &self.settings;
-        let started = Instant::now();
-        tracing::info!(
-            target: "rollup::prover",
-            key_dir = %settings.key_dir.display(),
-            "stage 4: building the wrapper circuit and loading its Groth16 keys (the first setup takes minutes)"
-        );
-        let stage4 = Stage4::load_or_setup(&circuits.family, &settings.key_dir, settings.seed)
-            .map_err(|error| format!("stage 4: {error}"))?;
-        let found = stage4.keys().vk_hash();
-        if let Some(pinned) = settings.vk_hash {
-            if found != pinned {
-                return Err(format!(
-                    "the Groth16 keys in {} have verifying-key hash {}, prover.groth16.vk_hash pins {}",
-                    settings.key_dir.display(),
-                    rollup_l2::hex::encode(&found),
-                    rollup_l2::hex::encode(&pinned)
-                ));
-            }
+        let chain_path = settings.work_dir.join(format!("batch-{number}.chain.json"));
+        let out_path = settings.work_dir.join(format!("batch-{number}.groth16.json"));
+        let chain = BatchProofJson {
+            number,
+            statement: record.statement,
+            aggregation_seconds: record.aggregation_seconds,
+            recursion_seconds: record.recursion_seconds,
+            proof: rollup_l2::hex::encode(&record.proof),
+            aggregation_proof: String::new(),
+        };
+        let chain = serde_json::to_vec(&chain).map_err(|error| error.to_string())?;
+        std::fs::write(&chain_path, chain)
+            .map_err(|error| format!("cannot write {}: {error}", chain_path.display()))?;
+        let _ = std::fs::remove_file(&out_path);
+
+        let mut command = Command::new(&settings.program);
+        command
+            .arg("prove-batch")
+            .arg(number.to_string())
+            .arg("--chain-proof")
+            .arg(&chain_path)
+            .arg("--genesis")
+            .arg(settings.work_dir.join("genesis.json"))
+            .arg("--key-dir")
+            .arg(&settings.key_dir)
+            .arg("--setup-seed")
+            .arg(rollup_l2::hex::encode(&settings.seed))
+            .arg("--out")
+            .arg(&out_path)
+            .arg("--parent-pid")
+            .arg(std::process::id().to_string());
+        if let Some(pinned) = &settings.vk_hash {
+            command.arg("--vk-hash").arg(rollup_l2::hex::encode(pinned));
         }
+        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         tracing::info!(
             target: "rollup::prover",
-            vk_hash = %rollup_l2::hex::encode(&found),
-            seconds = started.elapsed().as_secs_f64(),
-            "stage 4 ready"
+            batch = number,
+            key_dir = %settings.key_dir.display(),
+            "stage 4: running `rollup prove-batch` (minutes; the first one also sets up the keys)"
         );
-        Ok(stage4)
+        let mut child =
+            command.spawn().map_err(|error| format!("cannot run {}: {error}", settings.program.display()))?;
+        let said = relay_stderr(&mut child, number);
+        let status = loop {
+            if stop.load(Ordering::Relaxed) {
+                let _ = child.kill();
+                let _ = child.wait();
+                tracing::info!(target: "rollup::prover", batch = number, "stage 4 stopped");
+                return Ok(None);
+            }
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) => std::thread::sleep(POLL),
+                Err(error) => return Err(format!("stage 4 of batch {number}: {error}")),
+            }
+        };
+        let said = said.and_then(|relay| relay.join().ok()).unwrap_or_default();
+        let _ = std::fs::remove_file(&chain_path);
+        if !status.success() {
+            return Err(format!("stage 4 of batch {number}: `rollup prove-batch` {status}: {said}"));
+        }
+        let text = std::fs::read_to_string(&out_path).map_err(|error| {
+            format!("stage 4 of batch {number}: cannot read {}: {error}", out_path.display())
+        })?;
+        let _ = std::fs::remove_file(&out_path);
+        let json: BatchGroth16Json =
+            serde_json::from_str(&text).map_err(|error| format!("stage 4 of batch {number}: {error}"))?;
+        let proof =
+            BatchGroth16::from_json(&json).map_err(|error| format!("stage 4 of batch {number}: {error}"))?;
+        if proof.batch != number || proof.statement != record.statement {
+            return Err(format!("stage 4 of batch {number}: the proof made states {:?}", proof.statement));
+        }
+        let key = settings.vk_hash.unwrap_or_else(|| proof.vk_hash());
+        proof.check(&key).map_err(|error| format!("stage 4 of batch {number}: {error}"))?;
+        Ok(Some(proof))
     }
+}
+
+/// Logs the child's progress lines as they come; the thread returns its last line
+/// (the error, when it fails).
+fn relay_stderr(child: &mut Child, batch: u64) -> Option<std::thread::JoinHandle<String>> {
+    let stderr = child.stderr.take()?;
+    std::thread::Builder::new()
+        .name("rollup-groth16-log".to_owned())
+        .spawn(move || {
+            let mut last = String::new();
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                // Progress lines end with "... " until their step is done.
+                for part in line.split("... ").filter(|part| !part.trim().is_empty()) {
+                    tracing::info!(target: "rollup::prover", batch, "stage 4: {}", part.trim());
+                }
+                last = line;
+            }
+            last
+        })
+        .ok()
 }
