@@ -21,8 +21,8 @@
 //! `rollup_getBatchProof`.
 //!
 //! With `prover.groth16.enabled`, a second thread runs stage 4 on every chain proof
-//! in order ([`Groth16Settings`]; the wrapper and its Groth16 keys are made when the
-//! first chain proof is there), committing each proof with its progress, served by
+//! in order, each in a `rollup prove-batch` process of its own ([`Groth16Settings`]),
+//! and commits each checked proof with its progress; served by
 //! `rollup_getGroth16Proof`.
 
 mod batches;
