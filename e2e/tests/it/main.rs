@@ -17,6 +17,7 @@ use bitcoin::{
 use rollup_devnet::Wallet;
 use rollup_e2e::{http_get, TestEnv};
 
+mod da;
 mod winternitz;
 
 /// The output of `txid` paying `script`, read through Esplora.

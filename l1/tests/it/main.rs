@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod blake3;
+mod da_envelope;
+mod da_tx;
 mod fq;
 mod interpreter;
 mod limbs;
