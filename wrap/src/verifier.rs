@@ -780,7 +780,7 @@ fn verify_fri<B: Backend>(
                 }
                 coefficients.push(acc);
             }
-            old_eval = b.reduce_with_powers(&coefficients, &y);
+            old_eval = b.evaluate_at(&coefficients, &y);
 
             b.section("fri: step Merkle paths");
             let leaf: Vec<B::Base> = evals.iter().flat_map(|e| b.ext_parts(e)).collect();
@@ -793,8 +793,7 @@ fn verify_fri<B: Backend>(
 
         // The final polynomial at the folded point.
         b.section("fri: final polynomial");
-        let x_ext = b.ext_from_base(&x);
-        let final_eval = b.reduce_with_powers(&proof.final_poly, &x_ext);
+        let final_eval = b.evaluate_at_base(&proof.final_poly, &x);
         b.assert_equal(&final_eval, &old_eval, "final polynomial");
     }
 }
