@@ -874,6 +874,15 @@ fn evaluation_program<B: Read>(b: &mut B, coefficients: &[GlExt], x: Gl, y: GlEx
         let expected = b.reduce_with_powers(&coefficients, point);
         b.assert_equal(&value, &expected, "at an extension point");
         out.push(value);
+        // The table of powers, against the chain of products.
+        let powers = b.powers(point, coefficients.len());
+        assert_eq!(powers.len(), coefficients.len());
+        let mut expected = b.one();
+        for power in &powers {
+            b.assert_equal(power, &expected, "power");
+            expected = b.mul(&expected, point);
+        }
+        out.extend(powers);
     }
     out.into_iter().map(|value| b.ext(&value)).collect()
 }
@@ -886,12 +895,11 @@ fn polynomial_evaluations_agree_with_horner_and_native() {
         let (x, y) = (random_gl(&mut rng), random_ext(&mut rng));
         let values = compare!(evaluation_program, &coefficients, x, y);
         let x = <GlExt as FieldExtension<2>>::from_basefield(x);
-        let expected = [
-            horner(&coefficients, x),
-            horner(&coefficients, x * x),
-            horner(&coefficients, y),
-            horner(&coefficients, y * y),
-        ];
+        let mut expected = vec![horner(&coefficients, x), horner(&coefficients, x * x)];
+        for point in [y, y * y] {
+            expected.push(horner(&coefficients, point));
+            expected.extend((0..len).map(|k| point.exp_u64(k as u64)));
+        }
         assert_eq!(values, expected, "{len} coefficients");
     }
 }
@@ -928,6 +936,35 @@ fn a_wrong_polynomial_evaluation_or_a_tampered_witness_is_rejected() {
 }
 
 #[test]
+fn a_wrong_power_or_a_tampered_witness_of_the_powers_is_rejected() {
+    let mut rng = ChaCha8Rng::seed_from_u64(24);
+    let y = random_ext(&mut rng);
+    for wrong in [None, Some(0), Some(7), Some(16)] {
+        let (cs, mut r) = prover();
+        let wy = r.witness_ext(y);
+        let lazy_y = r.mul(&wy, &wy);
+        let claimed: Vec<_> = (0..17u64)
+            .map(|k| {
+                let value = (y * y).exp_u64(k);
+                r.witness_ext(if wrong == Some(k as usize) { value + GlExt::ONE } else { value })
+            })
+            .collect();
+        let start = cs.num_witness_variables();
+        let powers = r.powers(&lazy_y, 17);
+        for (power, claimed) in powers.iter().zip(&claimed) {
+            r.assert_equal(power, claimed, "power");
+        }
+        if wrong.is_none() {
+            assert_satisfied(&cs, &r);
+            each_witness_tamper_rejected(&cs, start..cs.num_witness_variables());
+        } else {
+            assert_eq!(r.failure(), Some("power"));
+            assert!(!cs.is_satisfied().unwrap());
+        }
+    }
+}
+
+#[test]
 fn power_tables_cost_less_than_horner() {
     let mut rng = ChaCha8Rng::seed_from_u64(23);
     let coefficients: Vec<GlExt> = (0..32).map(|_| random_ext(&mut rng)).collect();
@@ -945,6 +982,15 @@ fn power_tables_cost_less_than_horner() {
     });
     let table_ext = cost(&mut r, |r| drop(r.evaluate_at(&wc, &lazy_y)));
     let horner_ext = cost(&mut r, |r| drop(r.reduce_with_powers(&wc, &lazy_y)));
+    let table_powers = cost(&mut r, |r| drop(r.powers(&lazy_y, 256)));
+    let chain_powers = cost(&mut r, |r| {
+        let mut power = r.one();
+        for _ in 1..256 {
+            let product = r.mul(&power, &lazy_y);
+            power = r.reduce(&product);
+        }
+    });
+    assert!(table_powers * 5 < chain_powers, "{table_powers} vs {chain_powers}");
     // The table x^1..x^6, x^12, x^18, x^24, x^30: ten reductions, the point's
     // (a product of canonical values, 64 + 64 constraints) and nine of products of
     // two values below 2^64 (65 + 64), with their nine products; 21 lazy products
