@@ -669,11 +669,11 @@ fn verify_fri<B: Backend>(
     let g = Gl::primitive_root_of_unity(shape.degree_bits);
     let zeta_next = b.scale(zeta, <GlExt as plonky2::field::extension::FieldExtension<2>>::from_basefield(g));
 
-    // Powers of alpha, shared by every query: alpha^0 .. alpha^(widest batch).
+    // Powers of alpha, shared by every query: alpha^0 .. alpha^(widest batch), most
+    // of them lazy products of two reduced powers (`Algebra::powers`): every use
+    // below multiplies a power by a canonical value and sums.
     let batch0_len: usize = shape.oracles.iter().sum();
     let batch1_len = common.config.num_challenges;
-    // Lazy products of two reduced powers (`Algebra::powers`): every use below
-    // multiplies a power by a canonical value and sums.
     let alpha_powers = b.powers(fri_alpha, batch0_len.max(batch1_len) + 1);
     // The reduced openings, as plonky2's `PrecomputedReducedOpenings`.
     let reduced0 = inner_product(b, zeta_batch, &alpha_powers);
