@@ -127,6 +127,145 @@ pub trait Algebra {
         }
         acc
     }
+
+    /// `Σ_k coefficients[k] · y^k`: the value of [`Algebra::reduce_with_powers`]
+    /// (Horner's rule), computed from a table of the powers `y^1 .. y^(n-1)`, each
+    /// the product of the previous one and `y`, reduced once ([`Algebra::reduce`]).
+    ///
+    /// In R1CS, Horner's rule must reduce its accumulator (both coordinates, each
+    /// about as wide as a coefficient times a reduced value) at every step; here only
+    /// the powers are reduced (each coordinate of a product of two reduced values is
+    /// below `2^131`), every product of a coefficient by a power is lazy, and the sum
+    /// is reduced only if whatever consumes it needs to.
+    fn evaluate_at(&mut self, coefficients: &[Self::Ext], y: &Self::Ext) -> Self::Ext {
+        let mut terms = coefficients.iter();
+        let Some(constant) = terms.next() else {
+            return self.zero();
+        };
+        let mut acc = constant.clone();
+        let mut power: Option<Self::Ext> = None;
+        let y = self.reduce(y);
+        for coefficient in terms {
+            let next = match &power {
+                None => y.clone(),
+                Some(previous) => {
+                    let product = self.mul(previous, &y);
+                    self.reduce(&product)
+                }
+            };
+            let term = self.mul(coefficient, &next);
+            acc = self.add(&acc, &term);
+            power = Some(next);
+        }
+        acc
+    }
+
+    /// `x^0 .. x^(count-1)`, from a table of reduced powers: with `m = ⌈√(count-1)⌉`,
+    /// `x^1 .. x^m` and the multiples `x^(2m), x^(3m), ..` are computed and reduced
+    /// once each ([`Algebra::reduce`]), each the product of two reduced powers
+    /// already there; every other power `x^(qm + r)` (`0 < r < m`) is their lazy
+    /// product.
+    ///
+    /// In R1CS that is about `2√count` reductions instead of `count` for the chain
+    /// `x^k = reduce(x^(k-1) · x)`; each lazy power has coordinates below `2^131`,
+    /// so its product by a value below `2^64` stays below `2^200`.
+    fn powers(&mut self, x: &Self::Ext, count: usize) -> Vec<Self::Ext> {
+        let mut out = Vec::with_capacity(count);
+        if count == 0 {
+            return out;
+        }
+        out.push(self.one());
+        let top = count - 1;
+        if top == 0 {
+            return out;
+        }
+        let mut step = 1;
+        while step * step < top {
+            step += 1;
+        }
+        // `low[j]` = x^(j+1) for j < step; `high[q]` = x^(q·step) for q ≥ 1 (`high[0]`
+        // is x^0, never used); all reduced.
+        let mut low: Vec<Self::Ext> = Vec::with_capacity(step);
+        low.push(self.reduce(x));
+        for j in 1..step.min(top) {
+            let product = self.mul(&low[j - 1], &low[0]);
+            low.push(self.reduce(&product));
+        }
+        let mut high: Vec<Self::Ext> = vec![self.one()];
+        if let Some(x_step) = low.get(step - 1).cloned() {
+            high.push(x_step.clone());
+            for q in 2..=top / step {
+                let product = self.mul(&high[q - 1], &x_step);
+                high.push(self.reduce(&product));
+            }
+        }
+        for e in 1..=top {
+            let (q, r) = (e / step, e % step);
+            out.push(match (q, r) {
+                (0, _) => low[r - 1].clone(),
+                (_, 0) => high[q].clone(),
+                _ => self.mul(&high[q], &low[r - 1]),
+            });
+        }
+        out
+    }
+
+    /// `Σ_k coefficients[k] · x^k` for a point `x` of the base field: the value of
+    /// [`Algebra::reduce_with_powers`] at `x`, with far fewer reductions in R1CS.
+    ///
+    /// With `m = ⌈√(n-1)⌉` for `n` coefficients, the powers `x^1 .. x^m` and the
+    /// multiples `x^(2m), x^(3m), ..` are computed and reduced once each
+    /// ([`Algebra::base_reduce`]: below `2^64` in R1CS), each as the product of two
+    /// reduced powers already there; every other power `x^(qm + r)` (`0 < r < m`) is the
+    /// lazy product of two of them (below `2^128`), which the coefficient (reduced
+    /// first, which is free for a canonical one: below `2^64` per coordinate)
+    /// multiplies lazily (below `2^192`). For the 32
+    /// coefficients of the wrapper's final polynomial that is 10 reductions of 128-bit
+    /// values instead of Horner's reduction of both coordinates of the accumulator at
+    /// each of 31 steps.
+    fn evaluate_at_base(&mut self, coefficients: &[Self::Ext], x: &Self::Base) -> Self::Ext {
+        let Some((constant, rest)) = coefficients.split_first() else {
+            return self.zero();
+        };
+        let top = rest.len();
+        if top == 0 {
+            return constant.clone();
+        }
+        let mut step = 1;
+        while step * step < top {
+            step += 1;
+        }
+        // `low[j]` = x^(j+1) for j < step; `high[q]` = x^(q·step) for q ≥ 1 (`high[0]`
+        // is x^0, never used); all reduced.
+        let mut low: Vec<Self::Base> = Vec::with_capacity(step);
+        low.push(self.base_reduce(x));
+        for j in 1..step.min(top) {
+            let product = self.base_mul(&low[j - 1], &low[0]);
+            low.push(self.base_reduce(&product));
+        }
+        let mut high: Vec<Self::Base> = vec![self.base_constant(Gl::ONE)];
+        if let Some(x_step) = low.get(step - 1) {
+            high.push(x_step.clone());
+            for q in 2..=top / step {
+                let product = self.base_mul(&high[q - 1], x_step);
+                high.push(self.base_reduce(&product));
+            }
+        }
+        let mut acc = constant.clone();
+        for (k, coefficient) in rest.iter().enumerate() {
+            let e = k + 1;
+            let (q, r) = (e / step, e % step);
+            let power = match (q, r) {
+                (0, _) => low[r - 1].clone(),
+                (_, 0) => high[q].clone(),
+                _ => self.base_mul(&high[q], &low[r - 1]),
+            };
+            let coefficient = self.reduce(coefficient);
+            let term = self.mul_base(&coefficient, &power);
+            acc = self.add(&acc, &term);
+        }
+        acc
+    }
 }
 
 /// Everything a plonky2 verifier needs of its backend beyond [`Algebra`].

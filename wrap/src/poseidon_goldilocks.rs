@@ -41,6 +41,8 @@ pub(crate) trait Lane<A: Algebra> {
     fn add_constant(alg: &mut A, a: &Self::V, c: Gl) -> Self::V;
     /// The constant `c`.
     fn constant(alg: &mut A, c: Gl) -> Self::V;
+    /// `a` with a small representation ([`Algebra::base_reduce`], [`Algebra::reduce`]).
+    fn reduce(alg: &mut A, a: &Self::V) -> Self::V;
 }
 
 /// Values in Goldilocks.
@@ -64,6 +66,9 @@ impl<A: Algebra> Lane<A> for BaseLane {
     fn constant(alg: &mut A, c: Gl) -> A::Base {
         alg.base_constant(c)
     }
+    fn reduce(alg: &mut A, a: &A::Base) -> A::Base {
+        alg.base_reduce(a)
+    }
 }
 
 /// Values in the quadratic extension.
@@ -85,6 +90,9 @@ impl<A: Algebra> Lane<A> for ExtLane {
     }
     fn constant(alg: &mut A, c: Gl) -> A::Ext {
         alg.ext_constant(embed(c))
+    }
+    fn reduce(alg: &mut A, a: &A::Ext) -> A::Ext {
+        alg.reduce(a)
     }
 }
 
@@ -130,12 +138,22 @@ pub(crate) fn constant_layer<A: Algebra, L: Lane<A>>(alg: &mut A, state: &mut St
     }
 }
 
-/// `x^7` as `x·x^2·x^4`: four multiplications.
+/// `x^7` as `(x·x^2)^2·x`: four multiplications.
+///
+/// In R1CS (a value below `2^64` has about 64 bits of bound, a product the sum of
+/// its operands'), `x^3 = x·x^2` is about 192 bits and is reduced once (a
+/// reduction costs about as many constraints as the bits of the bound it removes);
+/// `x^6 = (x^3)^2` and `x^7 = x^6·x` then need none. The order `x^2·x^2`,
+/// `x·x^2`, `x^3·x^4` would need two reductions (`x^2`, then `x^3` or `x^4`). The
+/// input is reduced by the first product if it is wide (the MDS output of the
+/// previous round; once: reduced forms are cached); a gate's wire (canonical) or a
+/// slightly wider value enters as it is.
 pub(crate) fn sbox<A: Algebra, L: Lane<A>>(alg: &mut A, x: &L::V) -> L::V {
     let x2 = L::mul(alg, x, x);
-    let x4 = L::mul(alg, &x2, &x2);
     let x3 = L::mul(alg, x, &x2);
-    L::mul(alg, &x3, &x4)
+    let x3 = L::reduce(alg, &x3);
+    let x6 = L::mul(alg, &x3, &x3);
+    L::mul(alg, &x6, x)
 }
 
 /// The S-box on every element.
@@ -178,9 +196,13 @@ pub(crate) fn mds_partial_layer_init<A: Algebra, L: Lane<A>>(
     state: &State<L::V>,
 ) -> State<L::V> {
     let matrix = <Gl as Poseidon>::FAST_PARTIAL_ROUND_INITIAL_MATRIX;
+    // The entries are full 64-bit constants: each input is reduced once here rather
+    // than left to grow (or to be reduced) inside the eleven sums it enters.
+    let reduced: State<L::V> =
+        core::array::from_fn(|r| if r == 0 { state[0].clone() } else { L::reduce(alg, &state[r]) });
     let mut result = state.clone();
     for (c, out) in result.iter_mut().enumerate().skip(1) {
-        let terms = (1..WIDTH).map(|r| (state[r].clone(), constant(matrix[r - 1][c - 1])));
+        let terms = (1..WIDTH).map(|r| (reduced[r].clone(), constant(matrix[r - 1][c - 1])));
         *out = linear_combination::<A, L>(alg, terms);
     }
     result
@@ -197,13 +219,19 @@ pub(crate) fn mds_partial_layer_fast<A: Algebra, L: Lane<A>>(
 ) -> State<L::V> {
     let mds00 =
         constant(<Gl as Poseidon>::MDS_MATRIX_CIRC[0]) + constant(<Gl as Poseidon>::MDS_MATRIX_DIAG[0]);
-    let terms = core::iter::once((state[0].clone(), mds00))
+    // `state[0]` (an S-box output) enters all twelve results, eleven times through a
+    // full 64-bit constant `v`: reduced once here, each product `v · state[0]` stays
+    // near 128 bits in R1CS. Left lazy, a product by a smaller `v` would fit the
+    // bound and make `state[i]` near 2^250, which every later round's `ŵ · state[i]`
+    // would then have to reduce.
+    let s0 = L::reduce(alg, &state[0]);
+    let terms = core::iter::once((s0.clone(), mds00))
         .chain(state.iter().skip(1).zip(w_hats).map(|(s, w)| (s.clone(), constant(*w))));
     let d = linear_combination::<A, L>(alg, terms);
     let mut result = state.clone();
     result[0] = d;
     for (out, v) in result.iter_mut().skip(1).zip(vs) {
-        let scaled = L::scale(alg, &state[0], constant(*v));
+        let scaled = L::scale(alg, &s0, constant(*v));
         *out = L::add(alg, &scaled, out);
     }
     result

@@ -18,7 +18,7 @@ use crate::wrapper::Wrapper;
 
 /// The version of the R1CS this code emits; part of the key cache's circuit id,
 /// so that keys made by another version are never used.
-pub const R1CS_VERSION: u32 = 1;
+pub const R1CS_VERSION: u32 = 2;
 
 /// The development setup's seed: public, so these keys prove nothing to anyone
 /// but a developer (see [`crate::groth16::setup`]).

@@ -587,15 +587,18 @@ pub fn verify<B: Backend>(
         let z_minus_one = b.sub(z_x, &one);
         z_1_terms.push(b.mul(&l_0, &z_minus_one));
         let gamma = b.ext_from_base(&gammas[i]);
+        // `k_j · zeta · beta` as `k_j · (zeta · beta)`: one product, reduced once,
+        // which each `k_j` then scales for free.
+        let zeta_beta = b.mul_base(&zeta, &betas[i]);
+        let zeta_beta = b.reduce(&zeta_beta);
         let mut numerators = Vec::with_capacity(config.num_routed_wires);
         let mut denominators = Vec::with_capacity(config.num_routed_wires);
         for j in 0..config.num_routed_wires {
             let wire = &proof.wires[j];
-            let s_id = b.scale(
-                &zeta,
+            let s_id_beta = b.scale(
+                &zeta_beta,
                 <GlExt as plonky2::field::extension::FieldExtension<2>>::from_basefield(common.k_is[j]),
             );
-            let s_id_beta = b.mul_base(&s_id, &betas[i]);
             let numerator = b.add(wire, &s_id_beta);
             numerators.push(b.add(&numerator, &gamma));
             let sigma_beta = b.mul_base(&proof.plonk_sigmas[j], &betas[i]);
@@ -618,18 +621,8 @@ pub fn verify<B: Backend>(
     let terms: Vec<B::Ext> = z_1_terms.into_iter().chain(partial_terms).chain(gate_terms).collect();
     b.section("quotient check");
     for (i, alpha) in alphas.iter().enumerate() {
-        // `reduce_with_powers_multi`: Σ terms[k]·alpha^k, with the powers reduced
-        // once so that each term costs one lazy product.
-        let mut acc = b.zero();
-        let mut power = b.base_constant(Gl::ONE);
-        for (k, term) in terms.iter().enumerate() {
-            if k > 0 {
-                power = b.base_mul(&power, alpha);
-                power = b.base_reduce(&power);
-            }
-            let product = b.mul_base(term, &power);
-            acc = b.add(&acc, &product);
-        }
+        // `reduce_with_powers_multi`: Σ terms[k]·alpha^k.
+        let acc = b.evaluate_at_base(&terms, alpha);
         let chunk = &proof.quotient_polys[i * max_degree..(i + 1) * max_degree];
         let quotient = b.reduce_with_powers(chunk, &zeta_pow_n);
         let expected = b.mul(&z_h, &quotient);
@@ -676,14 +669,12 @@ fn verify_fri<B: Backend>(
     let g = Gl::primitive_root_of_unity(shape.degree_bits);
     let zeta_next = b.scale(zeta, <GlExt as plonky2::field::extension::FieldExtension<2>>::from_basefield(g));
 
-    // Powers of alpha, shared by every query: alpha^0 .. alpha^(widest batch).
+    // Powers of alpha, shared by every query: alpha^0 .. alpha^(widest batch), most
+    // of them lazy products of two reduced powers (`Algebra::powers`): every use
+    // below multiplies a power by a canonical value and sums.
     let batch0_len: usize = shape.oracles.iter().sum();
     let batch1_len = common.config.num_challenges;
-    let mut alpha_powers = vec![b.one()];
-    for k in 1..=batch0_len.max(batch1_len) {
-        let next = b.mul(&alpha_powers[k - 1], fri_alpha);
-        alpha_powers.push(b.reduce(&next));
-    }
+    let alpha_powers = b.powers(fri_alpha, batch0_len.max(batch1_len) + 1);
     // The reduced openings, as plonky2's `PrecomputedReducedOpenings`.
     let reduced0 = inner_product(b, zeta_batch, &alpha_powers);
     let reduced1 = inner_product(b, &proof.plonk_zs_next, &alpha_powers);
@@ -780,7 +771,7 @@ fn verify_fri<B: Backend>(
                 }
                 coefficients.push(acc);
             }
-            old_eval = b.reduce_with_powers(&coefficients, &y);
+            old_eval = b.evaluate_at(&coefficients, &y);
 
             b.section("fri: step Merkle paths");
             let leaf: Vec<B::Base> = evals.iter().flat_map(|e| b.ext_parts(e)).collect();
@@ -793,8 +784,7 @@ fn verify_fri<B: Backend>(
 
         // The final polynomial at the folded point.
         b.section("fri: final polynomial");
-        let x_ext = b.ext_from_base(&x);
-        let final_eval = b.reduce_with_powers(&proof.final_poly, &x_ext);
+        let final_eval = b.evaluate_at_base(&proof.final_poly, &x);
         b.assert_equal(&final_eval, &old_eval, "final polynomial");
     }
 }

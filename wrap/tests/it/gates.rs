@@ -3,6 +3,8 @@
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
+use ark_bls12_381::Fr;
+use ark_relations::r1cs::ConstraintSystem;
 use plonky2::field::interpolation::barycentric_weights;
 use plonky2::field::polynomial::PolynomialValues;
 use plonky2::field::types::{Field, Sample};
@@ -33,11 +35,12 @@ use plonky2::plonk::config::{Hasher, PoseidonGoldilocksConfig};
 use plonky2::plonk::proof::ProofWithPublicInputs;
 use plonky2::plonk::vars::EvaluationVars;
 use plonky2::util::serialization::{Buffer, Read, Write};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rollup_wrap::algebra::{Algebra, Backend, Gl, GlExt, Native};
 use rollup_wrap::gates::{eval_unfiltered, evaluate_gate_constraints, GateError, GateVars};
 use rollup_wrap::poseidon_goldilocks::{hash_no_pad, permute};
+use rollup_wrap::r1cs::R1cs;
 
 type C = PoseidonGoldilocksConfig;
 const D: usize = 2;
@@ -72,6 +75,24 @@ fn assert_matches_plonky2(gate: GateRef<Gl, D>, seed: u64) {
         .unwrap();
         assert_eq!(got, expected, "{}", gate.0.id());
         assert_eq!(got.len(), gate.0.num_constraints(), "{}", gate.0.id());
+
+        // The R1CS backend: the same values, and its constraints (the reductions
+        // and products of the evaluation) hold.
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let mut r1cs = R1cs::new(cs.clone());
+        let constants: Vec<_> = constants.iter().map(|c| r1cs.witness_ext(*c)).collect();
+        let wires: Vec<_> = wires.iter().map(|w| r1cs.witness_ext(*w)).collect();
+        let hash: [_; 4] = core::array::from_fn(|i| r1cs.witness_base(hash.elements[i]));
+        let got = eval_unfiltered(
+            &mut r1cs,
+            &gate,
+            GateVars { local_constants: &constants, local_wires: &wires, public_inputs_hash: &hash },
+        )
+        .unwrap();
+        let got: Vec<GlExt> = got.iter().map(|c| c.value().unwrap()).collect();
+        assert_eq!(got, expected, "{} in R1CS", gate.0.id());
+        assert_eq!(r1cs.failure(), None);
+        assert!(cs.is_satisfied().unwrap(), "{} in R1CS", gate.0.id());
     }
 }
 
@@ -162,6 +183,64 @@ fn hash_no_pad_matches_plonky2() {
     // hash of a prefix differs from the hash of the whole.
     let inputs: Vec<Gl> = (0..9).map(|_| Gl::sample(&mut rng)).collect();
     assert_ne!(hash_no_pad(&mut Native::new(), &inputs), hash_no_pad(&mut Native::new(), &inputs[..8]));
+}
+
+/// The permutation in R1CS on witnessed inputs: plonky2's output; checked against
+/// a claimed output, the right one holds and a wrong one does not; a seeded sample
+/// of the permutation's own witnesses, each tampered, is refused.
+#[test]
+fn permute_in_r1cs_matches_plonky2_and_refuses_tampering() {
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let mut states: Vec<[Gl; 12]> = (0..3).map(|_| core::array::from_fn(|_| Gl::sample(&mut rng))).collect();
+    states.push([Gl::ZERO; 12]);
+    states.push([Gl::NEG_ONE; 12]);
+    for state in states {
+        let expected = <Gl as Poseidon>::poseidon(state);
+        for wrong in [None, Some(rng.gen_range(0..12))] {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let mut r1cs = R1cs::new(cs.clone());
+            let inputs: [_; 12] = core::array::from_fn(|i| r1cs.witness_base(state[i]));
+            let start = cs.num_witness_variables();
+            let output = permute(&mut r1cs, &inputs);
+            let end = cs.num_witness_variables();
+            assert_eq!(output.clone().map(|v| v.value().unwrap()), expected);
+            for (i, (value, expected)) in output.iter().zip(expected).enumerate() {
+                let claimed = if wrong == Some(i) { expected + Gl::ONE } else { expected };
+                let claimed = r1cs.witness_base(claimed);
+                r1cs.base_assert_equal(value, &claimed, "permutation output");
+            }
+            if wrong.is_some() {
+                assert_eq!(r1cs.failure(), Some("permutation output"));
+                assert!(!cs.is_satisfied().unwrap());
+                continue;
+            }
+            assert_eq!(r1cs.failure(), None);
+            assert!(cs.is_satisfied().unwrap());
+            for _ in 0..40 {
+                let index = rng.gen_range(start..end);
+                let original = cs.borrow().unwrap().witness_assignment[index];
+                cs.borrow_mut().unwrap().witness_assignment[index] = original + Fr::from(1u64);
+                assert!(!cs.is_satisfied().unwrap(), "tampering with witness {index} went unnoticed");
+                cs.borrow_mut().unwrap().witness_assignment[index] = original;
+            }
+        }
+    }
+}
+
+/// `hash_no_pad` in R1CS is plonky2's, for every length up to three chunks.
+#[test]
+fn hash_no_pad_in_r1cs_matches_plonky2() {
+    let mut rng = ChaCha8Rng::seed_from_u64(14);
+    for len in [0, 1, 4, 8, 9, 12, 16, 17] {
+        let inputs: Vec<Gl> = (0..len).map(|_| Gl::sample(&mut rng)).collect();
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let mut r1cs = R1cs::new(cs.clone());
+        let vars: Vec<_> = inputs.iter().map(|v| r1cs.witness_base(*v)).collect();
+        let digest = hash_no_pad(&mut r1cs, &vars).map(|v| v.value().unwrap());
+        assert_eq!(digest, PoseidonHash::hash_no_pad(&inputs).elements, "length {len}");
+        assert_eq!(r1cs.failure(), None);
+        assert!(cs.is_satisfied().unwrap(), "length {len}");
+    }
 }
 
 #[test]

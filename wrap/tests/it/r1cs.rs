@@ -842,3 +842,160 @@ fn constraint_costs() {
         println!("{name:<36} {count:>5}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Polynomial evaluation from power tables.
+
+/// `Σ c_k · x^k` by Horner's rule, natively.
+fn horner(coefficients: &[GlExt], x: GlExt) -> GlExt {
+    coefficients.iter().rev().fold(GlExt::ZERO, |acc, c| acc * x + *c)
+}
+
+/// A polynomial evaluated with the power tables ([`Algebra::evaluate_at_base`],
+/// [`Algebra::evaluate_at`]), each checked against Horner's rule in the backend, at
+/// a witnessed point and at a lazy (unreduced) product, of the base field and of
+/// the extension.
+fn evaluation_program<B: Read>(b: &mut B, coefficients: &[GlExt], x: Gl, y: GlExt) -> Vec<GlExt> {
+    let coefficients: Vec<B::Ext> = coefficients.iter().map(|c| b.witness_ext(*c)).collect();
+    let wx = b.witness_base(x);
+    let lazy_x = b.base_mul(&wx, &wx);
+    let wy = b.witness_ext(y);
+    let lazy_y = b.mul(&wy, &wy);
+    let mut out = Vec::new();
+    for point in [&wx, &lazy_x] {
+        let value = b.evaluate_at_base(&coefficients, point);
+        let ext_point = b.ext_from_base(point);
+        let expected = b.reduce_with_powers(&coefficients, &ext_point);
+        b.assert_equal(&value, &expected, "at a base point");
+        out.push(value);
+    }
+    for point in [&wy, &lazy_y] {
+        let value = b.evaluate_at(&coefficients, point);
+        let expected = b.reduce_with_powers(&coefficients, point);
+        b.assert_equal(&value, &expected, "at an extension point");
+        out.push(value);
+        // The table of powers, against the chain of products.
+        let powers = b.powers(point, coefficients.len());
+        assert_eq!(powers.len(), coefficients.len());
+        let mut expected = b.one();
+        for power in &powers {
+            b.assert_equal(power, &expected, "power");
+            expected = b.mul(&expected, point);
+        }
+        out.extend(powers);
+    }
+    out.into_iter().map(|value| b.ext(&value)).collect()
+}
+
+#[test]
+fn polynomial_evaluations_agree_with_horner_and_native() {
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    for len in [0, 1, 2, 3, 4, 5, 9, 16, 17, 31, 32, 33, 50] {
+        let coefficients: Vec<GlExt> = (0..len).map(|_| random_ext(&mut rng)).collect();
+        let (x, y) = (random_gl(&mut rng), random_ext(&mut rng));
+        let values = compare!(evaluation_program, &coefficients, x, y);
+        let x = <GlExt as FieldExtension<2>>::from_basefield(x);
+        let mut expected = vec![horner(&coefficients, x), horner(&coefficients, x * x)];
+        for point in [y, y * y] {
+            expected.push(horner(&coefficients, point));
+            expected.extend((0..len).map(|k| point.exp_u64(k as u64)));
+        }
+        assert_eq!(values, expected, "{len} coefficients");
+    }
+}
+
+#[test]
+fn a_wrong_polynomial_evaluation_or_a_tampered_witness_is_rejected() {
+    let mut rng = ChaCha8Rng::seed_from_u64(22);
+    let coefficients: Vec<GlExt> = (0..17).map(|_| random_ext(&mut rng)).collect();
+    let (x, y) = (random_gl(&mut rng), random_ext(&mut rng));
+    for at_base in [true, false] {
+        let value = if at_base {
+            horner(&coefficients, <GlExt as FieldExtension<2>>::from_basefield(x))
+        } else {
+            horner(&coefficients, y)
+        };
+        for claimed in [value, value + GlExt::ONE] {
+            let (cs, mut r) = prover();
+            let wc: Vec<_> = coefficients.iter().map(|c| r.witness_ext(*c)).collect();
+            let (wx, wy) = (r.witness_base(x), r.witness_ext(y));
+            let claimed_var = r.witness_ext(claimed);
+            let start = cs.num_witness_variables();
+            let got = if at_base { r.evaluate_at_base(&wc, &wx) } else { r.evaluate_at(&wc, &wy) };
+            assert_eq!(got.value(), Some(value));
+            r.assert_equal(&got, &claimed_var, "evaluation");
+            if claimed == value {
+                assert_satisfied(&cs, &r);
+                each_witness_tamper_rejected(&cs, start..cs.num_witness_variables());
+            } else {
+                assert_eq!(r.failure(), Some("evaluation"));
+                assert!(!cs.is_satisfied().unwrap());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_wrong_power_or_a_tampered_witness_of_the_powers_is_rejected() {
+    let mut rng = ChaCha8Rng::seed_from_u64(24);
+    let y = random_ext(&mut rng);
+    for wrong in [None, Some(0), Some(7), Some(16)] {
+        let (cs, mut r) = prover();
+        let wy = r.witness_ext(y);
+        let lazy_y = r.mul(&wy, &wy);
+        let claimed: Vec<_> = (0..17u64)
+            .map(|k| {
+                let value = (y * y).exp_u64(k);
+                r.witness_ext(if wrong == Some(k as usize) { value + GlExt::ONE } else { value })
+            })
+            .collect();
+        let start = cs.num_witness_variables();
+        let powers = r.powers(&lazy_y, 17);
+        for (power, claimed) in powers.iter().zip(&claimed) {
+            r.assert_equal(power, claimed, "power");
+        }
+        if wrong.is_none() {
+            assert_satisfied(&cs, &r);
+            each_witness_tamper_rejected(&cs, start..cs.num_witness_variables());
+        } else {
+            assert_eq!(r.failure(), Some("power"));
+            assert!(!cs.is_satisfied().unwrap());
+        }
+    }
+}
+
+#[test]
+fn power_tables_cost_less_than_horner() {
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    let coefficients: Vec<GlExt> = (0..32).map(|_| random_ext(&mut rng)).collect();
+    let (x, y) = (random_gl(&mut rng), random_ext(&mut rng));
+    let (_, mut r) = setup();
+    let wc: Vec<_> = coefficients.iter().map(|c| r.witness_ext(*c)).collect();
+    let wx = r.witness_base(x);
+    let lazy_x = r.base_mul(&wx, &wx);
+    let wy = r.witness_ext(y);
+    let lazy_y = r.mul(&wy, &wy);
+    let table_base = cost(&mut r, |r| drop(r.evaluate_at_base(&wc, &lazy_x)));
+    let horner_base = cost(&mut r, |r| {
+        let point = r.ext_from_base(&lazy_x);
+        drop(r.reduce_with_powers(&wc, &point));
+    });
+    let table_ext = cost(&mut r, |r| drop(r.evaluate_at(&wc, &lazy_y)));
+    let horner_ext = cost(&mut r, |r| drop(r.reduce_with_powers(&wc, &lazy_y)));
+    let table_powers = cost(&mut r, |r| drop(r.powers(&lazy_y, 256)));
+    let chain_powers = cost(&mut r, |r| {
+        let mut power = r.one();
+        for _ in 1..256 {
+            let product = r.mul(&power, &lazy_y);
+            power = r.reduce(&product);
+        }
+    });
+    assert!(table_powers * 5 < chain_powers, "{table_powers} vs {chain_powers}");
+    // The table x^1..x^6, x^12, x^18, x^24, x^30: ten reductions, the point's
+    // (a product of canonical values, 64 + 64 constraints) and nine of products of
+    // two values below 2^64 (65 + 64), with their nine products; 21 lazy products
+    // for the other powers, and 62 for the coefficients.
+    assert_eq!(table_base, 128 + 9 * 129 + 9 + 21 + 62);
+    assert!(table_base * 5 < horner_base, "{table_base} vs {horner_base}");
+    assert!(table_ext < horner_ext, "{table_ext} vs {horner_ext}");
+}
