@@ -10,7 +10,7 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Args;
 use rollup_roles::prover::BatchProofJson;
@@ -259,16 +259,5 @@ fn rpc_call<T: serde::de::DeserializeOwned>(
     method: &str,
     number: u64,
 ) -> Result<T, CircuitsError> {
-    let request = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": [number]});
-    let failed = |error: String| CircuitsError::Failed(format!("{method} at {url}: {error}"));
-    let response: serde_json::Value = ureq::post(url)
-        .timeout(Duration::from_secs(60))
-        .send_json(request)
-        .map_err(|error| failed(error.to_string()))?
-        .into_json()
-        .map_err(|error| failed(error.to_string()))?;
-    if let Some(error) = response.get("error") {
-        return Err(failed(error.to_string()));
-    }
-    serde_json::from_value(response["result"].clone()).map_err(|error| failed(error.to_string()))
+    rollup_roles::prover::rpc_call(url, method, serde_json::json!([number])).map_err(CircuitsError::Failed)
 }

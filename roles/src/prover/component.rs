@@ -364,7 +364,9 @@ impl BlockSource {
     }
 }
 
-fn rpc_call<T: serde::de::DeserializeOwned>(
+/// One JSON-RPC 2.0 call to a node: its `result`, or an error naming the method, the
+/// URL and what went wrong.
+pub fn rpc_call<T: serde::de::DeserializeOwned>(
     url: &str,
     method: &str,
     params: serde_json::Value,

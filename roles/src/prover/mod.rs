@@ -31,7 +31,7 @@ mod groth16;
 mod rpc;
 mod tables;
 
-pub use component::{BlockSource, LoadProverError, ProverComponent, ProverMetrics};
+pub use component::{rpc_call, BlockSource, LoadProverError, ProverComponent, ProverMetrics};
 pub use groth16::Groth16Settings;
 pub use rpc::{
     register, BatchProofJson, GetBatchProof, GetBlockProof, GetGroth16Proof, ProofRecordJson, ProverSenders,
