@@ -22,7 +22,7 @@ use rollup_circuits::block::{execute_block, BlockCircuit, BlockParameters, Block
 use rollup_circuits::ProofSystem;
 use rollup_l2::ecgfp5::SecretKey;
 use rollup_l2::{
-    chain_tx, pubkey_of, sign, Account, AccountTree, Block, BlockHeader, Digest, L2Tx, MemoryAccounts,
+    pubkey_of, sign, tx_commitment, Account, AccountTree, Block, BlockHeader, Digest, L2Tx, MemoryAccounts,
     MemoryTreeStore, SignedTx, State, StfParams, Transfer, UserTx, LAST_BLOCK_NUMBER,
 };
 
@@ -67,12 +67,12 @@ impl Chain {
         let signature = sign(&self.user, &tx.signing_message(PARAMS.chain_id));
         let tx = L2Tx::User(SignedTx { tx, signature });
         let prev_state_root = self.sealed.root();
-        self.sealed.apply_tx(&PARAMS, &tx).expect("a valid transfer");
+        let packed = self.sealed.apply_block(&PARAMS, std::slice::from_ref(&tx)).expect("a valid transfer");
         let header = BlockHeader {
             number: self.number,
             prev_state_root,
             state_root: self.sealed.root(),
-            tx_commitment: chain_tx(&Digest::ZERO, &tx),
+            tx_commitment: tx_commitment(&packed),
             ..Default::default()
         };
         let block = Block { header, txs: vec![tx] };

@@ -17,7 +17,7 @@ use rollup_circuits::block::{execute_block, BlockCircuit, BlockParameters, Chain
 use rollup_circuits::ProofSystem;
 use rollup_l2::ecgfp5::SecretKey;
 use rollup_l2::{
-    chain_tx, pubkey_of, sign, Account, AccountTree, Block, BlockHeader, Digest, L2Tx, MemoryAccounts,
+    pubkey_of, sign, tx_commitment, Account, AccountTree, Block, BlockHeader, L2Tx, MemoryAccounts,
     MemoryTreeStore, SignedTx, State, StfParams, Transfer, UserTx,
 };
 
@@ -44,6 +44,7 @@ fn measure(capacity: usize) {
     let prover_state = state.clone();
     let prev_state_root = state.root();
     let mut txs = Vec::new();
+    let mut packed = Vec::new();
     for i in 0..capacity as u32 {
         let to = if i % 2 == 0 { 100 + i } else { 100 + i - 1 };
         let tx = UserTx::Transfer(Transfer {
@@ -56,6 +57,7 @@ fn measure(capacity: usize) {
         });
         let signature = sign(&user, &tx.signing_message(PARAMS.chain_id));
         let tx = L2Tx::User(SignedTx { tx, signature });
+        packed.extend(state.pack(&tx));
         state.apply_tx(&PARAMS, &tx).expect("valid");
         txs.push(tx);
     }
@@ -63,7 +65,7 @@ fn measure(capacity: usize) {
         number: 1,
         prev_state_root,
         state_root: state.root(),
-        tx_commitment: txs.iter().fold(Digest::ZERO, |link, tx| chain_tx(&link, tx)),
+        tx_commitment: tx_commitment(&packed),
         ..Default::default()
     };
     let block = Block { header, txs };

@@ -2,6 +2,7 @@
 //! hashing, the account tree, types and encodings and the state transition function.
 
 mod batch;
+mod blob;
 mod code_control;
 pub mod ecgfp5;
 mod genesis;
@@ -13,6 +14,10 @@ mod tree;
 mod types;
 
 pub use batch::{BatchCutter, BatchRules, BatchSpan, CutError};
+pub use blob::{
+    chain_tx, compress, da_commitment, decompress, tx_commitment, BatchBlob, BlobError, CompactBlock,
+    PackedTx, BLOB_VERSION, PACKED_TX_ELEMENTS, POSTED_FORMAT_ZLIB,
+};
 pub use code_control::{
     verify_code_entry, CodeControlError, CodeControlGroup, CodeEntry, BLOCK_NUMBER_BITS, CODE_CONTROL_DEPTH,
     LAST_BLOCK_NUMBER, MAX_CODE_ENTRIES,
@@ -29,8 +34,8 @@ pub use stf::{
 };
 pub use tree::{empty_digests, AccountTree, MemoryTreeStore, MerkleProof, NodeChange, TreeStore, TREE_DEPTH};
 pub use types::{
-    chain_batch_tx, chain_l1_message, chain_tx, pack_bytes, Account, AccountIndex, Block, BlockHeader,
-    DecodeError, Deposit, Encode, L1Anchor, L1Outpoint, L2Tx, PubKey, Reader, SignedTx, Transfer, UserTx,
-    Withdraw, ENCODING_VERSION, MAX_AMOUNT, MAX_BLOCK_TXS, MAX_L1_SCRIPT_LEN, SIGNATURE_LEN, SIGNED_ELEMENTS,
+    chain_batch_tx, chain_l1_message, pack_bytes, Account, AccountIndex, Block, BlockHeader, DecodeError,
+    Deposit, Encode, L1Anchor, L1Outpoint, L2Tx, PubKey, Reader, SignedTx, Transfer, UserTx, Withdraw,
+    ENCODING_VERSION, MAX_AMOUNT, MAX_BLOCK_TXS, MAX_L1_SCRIPT_LEN, SIGNATURE_LEN, SIGNED_ELEMENTS,
     TX_ELEMENTS,
 };

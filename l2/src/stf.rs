@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::blob::PackedTx;
 use crate::hash::{hash, Digest, Domain, F};
 use crate::tree::{AccountTree, MerkleProof, TreeStore};
 use crate::types::{
@@ -76,6 +77,18 @@ pub enum TxError {
     /// The nonce would wrap around.
     #[error("nonce exhausted")]
     NonceExhausted,
+    /// A packed transfer carries a key for a receiver that exists.
+    #[error("packed transfer creates account {index}, which exists")]
+    ReceiverExists {
+        /// The receiver.
+        index: AccountIndex,
+    },
+    /// A packed transfer to an empty account carries no key to create it with.
+    #[error("packed transfer to empty account {index} carries no key")]
+    ReceiverKeyMissing {
+        /// The receiver.
+        index: AccountIndex,
+    },
 }
 
 /// Where accounts live (the leaves' preimages; the tree holds only digests).
@@ -289,15 +302,34 @@ impl<A: AccountStore, T: TreeStore> State<A, T> {
         if u64::from(tx.nonce()) != expected {
             return Err(TxError::BadNonce { expected, got: tx.nonce() });
         }
-        let (amount, fee) = match tx {
-            UserTx::Transfer(Transfer { amount, fee, .. }) => (*amount, *fee),
+        let effect = match tx {
+            UserTx::Transfer(Transfer { to, to_pubkey, amount, fee, .. }) => Effect {
+                amount: *amount,
+                fee: *fee,
+                kind: EffectKind::Transfer { to: *to, to_pubkey: *to_pubkey },
+            },
             UserTx::Withdraw(Withdraw { amount, fee, l1_script, .. }) => {
-                if l1_script.is_empty() || l1_script.len() > MAX_L1_SCRIPT_LEN {
-                    return Err(TxError::BadL1Script { len: l1_script.len(), max: MAX_L1_SCRIPT_LEN });
-                }
-                (*amount, *fee)
+                Effect { amount: *amount, fee: *fee, kind: EffectKind::Withdraw { l1_script } }
             }
         };
+        self.plan_effect(params, from, sender, &effect)
+    }
+
+    /// What a user transaction does once its signature and nonce are accepted: the
+    /// checks and changes shared by signed and packed transactions.
+    fn plan_effect(
+        &self,
+        params: &StfParams,
+        from: AccountIndex,
+        sender: Account,
+        effect: &Effect<'_>,
+    ) -> Result<Changes, TxError> {
+        let Effect { amount, fee, .. } = *effect;
+        if let EffectKind::Withdraw { l1_script } = effect.kind {
+            if l1_script.is_empty() || l1_script.len() > MAX_L1_SCRIPT_LEN {
+                return Err(TxError::BadL1Script { len: l1_script.len(), max: MAX_L1_SCRIPT_LEN });
+            }
+        }
         if amount == 0 {
             return Err(TxError::ZeroAmount);
         }
@@ -312,16 +344,16 @@ impl<A: AccountStore, T: TreeStore> State<A, T> {
             balance.checked_sub(needed).ok_or(TxError::InsufficientBalance { balance, needed })?;
         let nonce = sender.nonce.checked_add(1).ok_or(TxError::NonceExhausted)?;
         view.set(from, Account { balance: remaining, nonce, ..sender });
-        let withdrawal = match tx {
-            UserTx::Transfer(transfer) => {
-                if transfer.to == 0 {
+        let withdrawal = match effect.kind {
+            EffectKind::Transfer { to, to_pubkey } => {
+                if to == 0 {
                     return Err(TxError::ReservedIndex);
                 }
-                credit(&mut view, transfer.to, &transfer.to_pubkey, amount)?;
+                credit(&mut view, to, &to_pubkey, amount)?;
                 None
             }
-            UserTx::Withdraw(withdraw) => {
-                Some(WithdrawalRecord { l1_script: withdraw.l1_script.clone(), amount })
+            EffectKind::Withdraw { l1_script } => {
+                Some(WithdrawalRecord { l1_script: l1_script.to_vec(), amount })
             }
         };
         if fee > 0 {
@@ -331,6 +363,91 @@ impl<A: AccountStore, T: TreeStore> State<A, T> {
         }
         Ok(Changes { accounts: view.into_changes(), withdrawal })
     }
+
+    /// The packed form of a user transaction about to run on this state (the receiver's
+    /// key is kept only when the transfer creates the receiver); `None` for deposits
+    /// and forced transactions, which the blob does not carry.
+    pub fn pack(&self, tx: &L2Tx) -> Option<PackedTx> {
+        let L2Tx::User(signed) = tx else { return None };
+        Some(match &signed.tx {
+            UserTx::Transfer(transfer) => PackedTx::Transfer {
+                from: transfer.from,
+                to: transfer.to,
+                amount: transfer.amount,
+                fee: transfer.fee,
+                new_pubkey: self.accounts.account(transfer.to).is_none().then_some(transfer.to_pubkey),
+            },
+            UserTx::Withdraw(withdraw) => PackedTx::Withdraw {
+                from: withdraw.from,
+                amount: withdraw.amount,
+                fee: withdraw.fee,
+                l1_script: withdraw.l1_script.clone(),
+            },
+        })
+    }
+
+    /// Executes a block's transactions in order, as the sequencer sealed them, and
+    /// returns the packed forms of its user transactions (their [`crate::tx_commitment`]
+    /// is the header's). An invalid user transaction is an error: the state then holds
+    /// the transactions before it. Deposits and forced transactions that fail are
+    /// no-ops.
+    pub fn apply_block(&mut self, params: &StfParams, txs: &[L2Tx]) -> Result<Vec<PackedTx>, TxError> {
+        let mut packed = Vec::new();
+        for tx in txs {
+            let form = self.pack(tx);
+            self.apply_tx(params, tx)?;
+            packed.extend(form);
+        }
+        Ok(packed)
+    }
+
+    /// Executes a packed user transaction, as a node rebuilding from the DA layer does:
+    /// every rule of a signed transaction except the signature (the block proof covers
+    /// it), with the nonce taken as the sender's plus one. A transfer must carry the
+    /// receiver's key exactly when it creates the receiver. On error nothing changes.
+    pub fn apply_packed(
+        &mut self,
+        params: &StfParams,
+        tx: &PackedTx,
+    ) -> Result<Option<WithdrawalRecord>, TxError> {
+        let from = tx.from();
+        if from == 0 {
+            return Err(TxError::ReservedIndex);
+        }
+        let sender = self.accounts.account(from).ok_or(TxError::UnknownSender { index: from })?;
+        let effect = match tx {
+            PackedTx::Transfer { to, amount, fee, new_pubkey, .. } => {
+                let to_pubkey = match (new_pubkey, self.accounts.account(*to)) {
+                    (Some(pubkey), None) => *pubkey,
+                    (None, Some(existing)) => existing.pubkey,
+                    (Some(_), Some(_)) => return Err(TxError::ReceiverExists { index: *to }),
+                    (None, None) => return Err(TxError::ReceiverKeyMissing { index: *to }),
+                };
+                Effect { amount: *amount, fee: *fee, kind: EffectKind::Transfer { to: *to, to_pubkey } }
+            }
+            PackedTx::Withdraw { amount, fee, l1_script, .. } => {
+                Effect { amount: *amount, fee: *fee, kind: EffectKind::Withdraw { l1_script } }
+            }
+        };
+        let changes = self.plan_effect(params, from, sender, &effect)?;
+        let withdrawal = changes.withdrawal.clone();
+        self.commit(changes);
+        Ok(withdrawal)
+    }
+}
+
+/// What a user transaction moves, once authorised.
+#[derive(Clone, Copy)]
+struct Effect<'a> {
+    amount: u64,
+    fee: u64,
+    kind: EffectKind<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum EffectKind<'a> {
+    Transfer { to: AccountIndex, to_pubkey: PubKey },
+    Withdraw { l1_script: &'a [u8] },
 }
 
 /// Pending account changes over a store, read-your-writes.

@@ -225,7 +225,8 @@ pub struct BlockHeader {
     pub prev_state_root: Digest,
     /// State root after the block.
     pub state_root: Digest,
-    /// Poseidon chain over the block's transactions.
+    /// Poseidon chain over the block's user transactions, packed
+    /// ([`crate::tx_commitment`]).
     pub tx_commitment: Digest,
     /// L1 message cursor before the block.
     pub l1_cursor_before: u64,
@@ -283,6 +284,12 @@ pub enum DecodeError {
     /// Bytes left over after the value.
     #[error("{0} trailing bytes")]
     TrailingBytes(usize),
+    /// A varint with more bytes than its value needs.
+    #[error("{what} is a non-minimal varint")]
+    NonMinimal {
+        /// The field.
+        what: &'static str,
+    },
 }
 
 /// Canonical binary encoding.
@@ -321,7 +328,17 @@ pub struct Reader<'a> {
     offset: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    /// A reader at the start of `bytes`.
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes, offset: 0 }
+    }
+
+    /// Bytes not read yet.
+    pub(crate) fn remaining(&self) -> usize {
+        self.bytes.len().saturating_sub(self.offset)
+    }
+
     fn take(&mut self, count: usize) -> Result<&[u8], DecodeError> {
         let end = self.offset.checked_add(count).filter(|end| *end <= self.bytes.len()).ok_or(
             DecodeError::Truncated {
@@ -334,13 +351,13 @@ impl Reader<'_> {
         Ok(slice)
     }
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
         let mut array = [0u8; N];
         array.copy_from_slice(self.take(N)?);
         Ok(array)
     }
 
-    fn u8(&mut self) -> Result<u8, DecodeError> {
+    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.array::<1>()?[0])
     }
 
@@ -368,7 +385,7 @@ impl Reader<'_> {
         Ok(value)
     }
 
-    fn digest(&mut self, what: &'static str) -> Result<Digest, DecodeError> {
+    pub(crate) fn digest(&mut self, what: &'static str) -> Result<Digest, DecodeError> {
         let mut elements = [0u64; 4];
         for element in &mut elements {
             *element = self.element(what)?;
@@ -376,7 +393,7 @@ impl Reader<'_> {
         Ok(Digest(elements))
     }
 
-    fn pubkey(&mut self) -> Result<PubKey, DecodeError> {
+    pub(crate) fn pubkey(&mut self) -> Result<PubKey, DecodeError> {
         let mut elements = [0u64; 5];
         for element in &mut elements {
             *element = self.element("public key element")?;
@@ -384,7 +401,7 @@ impl Reader<'_> {
         Ok(PubKey(elements))
     }
 
-    fn short_bytes(&mut self, what: &'static str, max: usize) -> Result<Vec<u8>, DecodeError> {
+    pub(crate) fn short_bytes(&mut self, what: &'static str, max: usize) -> Result<Vec<u8>, DecodeError> {
         let len = usize::from(self.u8()?);
         if len > max {
             return Err(DecodeError::OutOfRange { what, value: len as u64 });
@@ -597,9 +614,11 @@ impl L2Tx {
 pub const TX_ELEMENTS: usize = 31;
 
 impl L2Tx {
-    /// The transaction as [`TX_ELEMENTS`] field elements: the packing that the
-    /// transaction commitment chain and the L1 message chain hash, and that the block
-    /// circuit recomputes. Layout (unused positions are zero):
+    /// The transaction as [`TX_ELEMENTS`] field elements: the packing that the L1
+    /// message chain hashes (signature included: a forced transaction's signature is
+    /// part of the message), and that the block circuit recomputes. The block's
+    /// `tx_commitment` hashes the shorter [`crate::PackedTx`] of its user
+    /// transactions instead. Layout (unused positions are zero):
     ///
     /// | index | user and forced | deposit |
     /// |---|---|---|
@@ -664,14 +683,6 @@ impl L2Tx {
     pub fn is_intrinsic(&self) -> bool {
         !matches!(self, L2Tx::User(_))
     }
-}
-
-/// The next link of a block's transaction commitment chain (starting from the zero
-/// digest): the previous link and the transaction's [`L2Tx::to_elements`].
-pub fn chain_tx(previous: &Digest, tx: &L2Tx) -> Digest {
-    let mut input: Vec<F> = previous.elements().to_vec();
-    input.extend(tx.to_elements());
-    hash(Domain::TxChain, &input)
 }
 
 /// The next link of the L1 message chain (from the zero digest at genesis), over the

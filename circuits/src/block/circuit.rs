@@ -371,11 +371,23 @@ fn constrain_slot(
     let root = slot.steps[2].update(builder, &root, &fee_bits, &new_fee);
     let root = select_digest(builder, apply, &root, &running.root);
 
-    // Chains and order.
+    // Chains and order. The tx commitment chains the user transactions' packed form
+    // (`rollup_l2::PackedTx::elements`): kind, from, to, amount, fee, whether the
+    // transfer creates its receiver and then its key, the withdrawal script.
+    let not_exists = builder.not(receiver.exists);
+    let creates = builder.and(is_transfer, not_exists);
+    let mut packed = vec![el[1], el[2], el[3], amount, fee, creates.target];
+    for element in &el[4..9] {
+        packed.push(builder.mul(creates.target, *element));
+    }
+    packed.push(script_len);
+    packed.extend_from_slice(&el[13..19]);
+    debug_assert_eq!(packed.len(), rollup_l2::PACKED_TX_ELEMENTS);
     let mut chain_input = running.tx_chain.elements.to_vec();
-    chain_input.extend_from_slice(el);
+    chain_input.extend_from_slice(&packed);
     let linked = hash_in_domain(builder, Domain::TxChain, &chain_input);
-    let tx_chain = select_digest(builder, active, &linked, &running.tx_chain);
+    let user_step = builder.and(active, is_user);
+    let tx_chain = select_digest(builder, user_step, &linked, &running.tx_chain);
     let l1_step = builder.and(active, intrinsic);
     let mut l1_input = running.l1_chain.elements.to_vec();
     l1_input.extend_from_slice(el);

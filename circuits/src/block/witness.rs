@@ -166,7 +166,9 @@ pub fn execute_block<A: AccountStore, T: TreeStore>(
     let mut intrinsic = 0u64;
     let mut seen_user = false;
     for (position, tx) in block.txs.iter().enumerate() {
-        tx_commitment = chain_tx(&tx_commitment, tx);
+        if let Some(packed) = state.pack(tx) {
+            tx_commitment = chain_tx(&tx_commitment, &packed);
+        }
         if tx.is_intrinsic() {
             if seen_user {
                 return Err(WitnessError::IntrinsicAfterUser { number, position });

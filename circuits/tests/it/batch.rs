@@ -10,9 +10,9 @@ use rollup_circuits::block::{execute_block, BlockCircuit, BlockParameters, Block
 use rollup_circuits::{ProofSystem, ProofSystemError};
 use rollup_l2::ecgfp5::SecretKey;
 use rollup_l2::{
-    chain_batch_tx, chain_tx, pubkey_of, sign, Account, AccountTree, Block, BlockHeader, CodeControlGroup,
-    CodeEntry, Deposit, Digest, L1Outpoint, L2Tx, MemoryAccounts, MemoryTreeStore, PubKey, SignedTx, State,
-    StfParams, Transfer, UserTx, LAST_BLOCK_NUMBER,
+    chain_batch_tx, pubkey_of, sign, tx_commitment, Account, AccountTree, Block, BlockHeader,
+    CodeControlGroup, CodeEntry, Deposit, Digest, L1Outpoint, L2Tx, MemoryAccounts, MemoryTreeStore, PubKey,
+    SignedTx, State, StfParams, Transfer, UserTx, LAST_BLOCK_NUMBER,
 };
 
 type TestState = State<MemoryAccounts, MemoryTreeStore>;
@@ -70,15 +70,14 @@ impl Chain {
     fn prove(&mut self, circuit: &BlockCircuit, number: u64, txs: Vec<L2Tx>) -> BlockProof {
         let mut sealed = self.state.clone();
         let prev_state_root = sealed.root();
-        for tx in &txs {
-            sealed.apply_tx(&circuit.parameters().stf, tx).expect("test transactions are valid");
-        }
+        let packed =
+            sealed.apply_block(&circuit.parameters().stf, &txs).expect("test transactions are valid");
         let intrinsic = txs.iter().filter(|tx| tx.is_intrinsic()).count() as u64;
         let header = BlockHeader {
             number,
             prev_state_root,
             state_root: sealed.root(),
-            tx_commitment: txs.iter().fold(Digest::ZERO, |link, tx| chain_tx(&link, tx)),
+            tx_commitment: tx_commitment(&packed),
             l1_cursor_before: self.cursor,
             l1_cursor_after: self.cursor + intrinsic,
             ..Default::default()

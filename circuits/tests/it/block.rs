@@ -13,11 +13,11 @@ use rollup_circuits::block::{
 use rollup_circuits::{ProofSystem, ProofSystemError};
 use rollup_l2::ecgfp5::SecretKey;
 use rollup_l2::{
-    chain_l1_message, chain_tx, chain_withdrawal, pubkey_of, sign, Account, AccountTree, Block, BlockHeader,
-    Deposit, Digest, L1Outpoint, L2Tx, MemoryAccounts, MemoryTreeStore, PubKey, SignedTx, State, StfParams,
-    Transfer, UserTx, Withdraw,
+    chain_l1_message, chain_withdrawal, pubkey_of, sign, tx_commitment, Account, AccountTree, Block,
+    BlockHeader, Deposit, Digest, L1Outpoint, L2Tx, MemoryAccounts, MemoryTreeStore, PubKey, SignedTx, State,
+    StfParams, Transfer, UserTx, Withdraw,
 };
-use rollup_l2::{TxError, WithdrawalRecord};
+use rollup_l2::{PackedTx, TxError, WithdrawalRecord};
 
 type TestState = State<MemoryAccounts, MemoryTreeStore>;
 
@@ -75,16 +75,13 @@ fn deposit(to: u32, to_key: u32, amount: u64, vout: u32) -> L2Tx {
 /// transactions must succeed) and seals the header.
 fn seal(state: &mut TestState, number: u64, cursor: u64, txs: Vec<L2Tx>) -> Block {
     let prev_state_root = state.root();
-    for tx in &txs {
-        let (receipt, _) = state.apply_tx(&PARAMS, tx).expect("user transactions of test blocks are valid");
-        let _ = receipt;
-    }
+    let packed = state.apply_block(&PARAMS, &txs).expect("user transactions of test blocks are valid");
     let intrinsic = txs.iter().filter(|tx| tx.is_intrinsic()).count() as u64;
     let header = BlockHeader {
         number,
         prev_state_root,
         state_root: state.root(),
-        tx_commitment: txs.iter().fold(Digest::ZERO, |link, tx| chain_tx(&link, tx)),
+        tx_commitment: tx_commitment(&packed),
         l1_cursor_before: cursor,
         l1_cursor_after: cursor + intrinsic,
         ..Default::default()
@@ -112,7 +109,9 @@ fn native_statement(state: &TestState, block: &Block) -> BlockStatement {
     let mut native = state.clone();
     let mut l1 = Digest::ZERO;
     let mut withdrawals = Digest::ZERO;
+    let mut packed = Vec::new();
     for tx in &block.txs {
+        packed.extend(native.pack(tx));
         if tx.is_intrinsic() {
             l1 = chain_l1_message(&l1, tx);
         }
@@ -125,7 +124,7 @@ fn native_statement(state: &TestState, block: &Block) -> BlockStatement {
         number: block.header.number,
         prev_state_root: state.root(),
         state_root: native.root(),
-        tx_commitment: block.txs.iter().fold(Digest::ZERO, |link, tx| chain_tx(&link, tx)),
+        tx_commitment: tx_commitment(&packed),
         l1_cursor_before: block.header.l1_cursor_before,
         l1_cursor_after: block.header.l1_cursor_before
             + block.txs.iter().filter(|tx| tx.is_intrinsic()).count() as u64,
@@ -352,4 +351,40 @@ fn deposits_prove_with_the_native_roots() {
 fn an_empty_block_proves() {
     let (_, witness) = witness_for(&genesis(), Vec::new());
     prove_and_verify(&witness).expect("an empty block proves");
+}
+
+#[test]
+fn the_tx_commitment_packs_user_transactions_with_keys_only_of_created_accounts() {
+    let state = genesis();
+    let txs = vec![
+        deposit(8, 8, 5_000, 0),
+        L2Tx::User(transfer(2, 3, 3, 100, 1, 1)),
+        L2Tx::User(transfer(2, 9, 9, 200, 2, 2)),
+        L2Tx::User(withdraw(3, 50, 0, 1, &[0x51, 0x20])),
+    ];
+    let (block, witness) = witness_for(&state, txs);
+    let proof = circuit().prove(&witness).expect("proves");
+    // Written out: the deposit is not packed (the L1 message chain has it); the
+    // transfer to existing account 3 carries no key, the one creating 9 carries 9's.
+    let packed = [
+        PackedTx::Transfer { from: 2, to: 3, amount: 100, fee: 1, new_pubkey: None },
+        PackedTx::Transfer { from: 2, to: 9, amount: 200, fee: 2, new_pubkey: Some(pubkey(9)) },
+        PackedTx::Withdraw { from: 3, amount: 50, fee: 0, l1_script: vec![0x51, 0x20] },
+    ];
+    let expected = tx_commitment(&packed);
+    assert_eq!(block.header.tx_commitment, expected);
+    assert_eq!(proof.statement().expect("statement").tx_commitment, expected);
+    circuit().verify(&witness.statement, &proof).expect("verifies");
+    // Every other packing is another statement, refused.
+    let mut with_key = packed.clone();
+    with_key[0] = PackedTx::Transfer { from: 2, to: 3, amount: 100, fee: 1, new_pubkey: Some(pubkey(3)) };
+    let mut without_key = packed.clone();
+    without_key[1] = PackedTx::Transfer { from: 2, to: 9, amount: 200, fee: 2, new_pubkey: None };
+    for other in [tx_commitment(&with_key), tx_commitment(&without_key), tx_commitment(&packed[..2])] {
+        let wrong = BlockStatement { tx_commitment: other, ..witness.statement };
+        assert!(matches!(
+            circuit().verify(&wrong, &proof),
+            Err(ProofSystemError::StatementMismatch { field: "tx_commitment", .. })
+        ));
+    }
 }

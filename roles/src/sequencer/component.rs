@@ -6,16 +6,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rollup_actors::{Component, ComponentError};
 use rollup_l2::{
-    chain_tx, Account, AccountIndex, AccountTree, BatchCutter, BatchSpan, Block, BlockHeader, Digest,
-    Genesis, L1Anchor, L2Tx, MemoryAccounts, MemoryTreeStore, MerkleProof, PubKey, Receipt, SignedTx, State,
-    StfParams, TreeStore,
+    tx_commitment, Account, AccountIndex, AccountTree, BatchCutter, BatchSpan, Block, BlockHeader,
+    CompactBlock, Digest, Genesis, L1Anchor, L2Tx, MemoryAccounts, MemoryTreeStore, MerkleProof, PubKey,
+    Receipt, SignedTx, State, StfParams, TreeStore,
 };
 use rollup_storage::{StorageError, Store};
 
 use super::mempool::{Mempool, MempoolLimits, SubmitError};
 use super::tables::{
-    node_key, Accounts, Blocks, L2Meta, PendingTxs, ReceiptRecord, Receipts, Stored, StoredDigest, TreeNodes,
-    GENESIS_HASH_KEY,
+    node_key, Accounts, Blocks, CompactBlocks, L2Meta, PendingTxs, ReceiptRecord, Receipts, Stored,
+    StoredCompact, StoredDigest, TreeNodes, GENESIS_HASH_KEY,
 };
 
 /// Settings of the sequencer.
@@ -329,13 +329,17 @@ impl SequencerComponent {
             receipts.push(receipt);
             txs.push(message.tx);
         }
+        let mut packed = Vec::new();
         for tx in pending {
             let l2_tx = L2Tx::User(tx.signed.clone());
+            // The packed form depends on the state the transaction runs on.
+            let form = self.state.pack(&l2_tx);
             match self.state.apply_tx(&self.params, &l2_tx) {
                 Ok((receipt, _)) => {
                     receipts.push(receipt);
                     txs.push(l2_tx);
                     included.push(tx.id);
+                    packed.extend(form);
                 }
                 Err(error) => {
                     tracing::info!(target: "rollup::sequencer", id = %tx.id, %error, "pending transaction dropped");
@@ -343,7 +347,7 @@ impl SequencerComponent {
                 }
             }
         }
-        let tx_commitment = txs.iter().fold(Digest::ZERO, |link, tx| chain_tx(&link, tx));
+        let tx_commitment = tx_commitment(&packed);
         let header = BlockHeader {
             number: self.head.number + 1,
             parent_hash: self.head.hash(),
@@ -378,6 +382,7 @@ impl SequencerComponent {
             for id in included.iter().chain(&removed) {
                 tx.delete::<PendingTxs>(&id.to_bytes())?;
             }
+            tx.put::<CompactBlocks>(&header.number, &StoredCompact(CompactBlock::new(&header, packed)))?;
             tx.put::<Blocks>(&header.number, &Stored(block.clone()))
         })?;
         for (index, account) in &accounts {

@@ -16,5 +16,6 @@ pub use rpc::{
     SequencerSenders, SubmitTx, MALFORMED_TRANSACTION,
 };
 pub use tables::{
-    Accounts, Blocks, L2Meta, PendingTxs, ReceiptRecord, Receipts, Stored, StoredDigest, TreeNodes,
+    Accounts, Blocks, CompactBlocks, L2Meta, PendingTxs, ReceiptRecord, Receipts, Stored, StoredCompact,
+    StoredDigest, TreeNodes,
 };

@@ -156,6 +156,10 @@ pub fn error_code(error: &SubmitError) -> i64 {
         SubmitError::ReplacementUnderpriced { .. } => 1012,
         SubmitError::AccountLimit { .. } => 1013,
         SubmitError::MempoolFull { .. } => 1014,
+        // Reasons of packed transactions (rebuilding from the DA layer): a signed
+        // transaction never gets them, but every reason keeps a stable code.
+        SubmitError::Invalid(TxError::ReceiverExists { .. }) => 1015,
+        SubmitError::Invalid(TxError::ReceiverKeyMissing { .. }) => 1016,
     }
 }
 

@@ -1,6 +1,6 @@
 //! The sequencer's tables in the node database.
 
-use rollup_l2::{Account, Block, Digest, Encode, Receipt, SignedTx};
+use rollup_l2::{Account, Block, CompactBlock, Digest, Encode, Receipt, SignedTx};
 use rollup_storage::{Codec, DecodeError, Table};
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +63,33 @@ impl Table for Blocks {
     const NAME: &'static str = "l2_blocks";
     type Key = u64;
     type Value = Stored<Block>;
+}
+
+/// A block's compact form (what the DA blob carries), stored with
+/// [`CompactBlock::to_bytes`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCompact(pub CompactBlock);
+
+impl Codec for StoredCompact {
+    fn encode(&self) -> Vec<u8> {
+        self.0.to_bytes()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        CompactBlock::from_bytes(bytes)
+            .map(StoredCompact)
+            .map_err(|error| DecodeError::Invalid(error.to_string()))
+    }
+}
+
+/// `l2_compact_blocks`: block number → the block's compact form, written with the
+/// block: the user transactions packed as they ran (the packing depends on the state,
+/// so it is kept rather than recomputed).
+pub struct CompactBlocks;
+impl Table for CompactBlocks {
+    const NAME: &'static str = "l2_compact_blocks";
+    type Key = u64;
+    type Value = StoredCompact;
 }
 
 /// `l2_mempool`: transaction id → accepted, not yet included user transaction.

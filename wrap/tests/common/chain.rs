@@ -6,8 +6,8 @@ use rollup_circuits::block::{execute_block, BlockCircuit, BlockParameters, Chain
 use rollup_circuits::ProofSystem;
 use rollup_l2::ecgfp5::SecretKey;
 use rollup_l2::{
-    chain_tx, pubkey_of, sign, Account, AccountTree, Block, BlockHeader, Deposit, Digest, L1Outpoint, L2Tx,
-    MemoryAccounts, MemoryTreeStore, SignedTx, State, StfParams, Transfer, UserTx, LAST_BLOCK_NUMBER,
+    pubkey_of, sign, tx_commitment, Account, AccountTree, Block, BlockHeader, Deposit, Digest, L1Outpoint,
+    L2Tx, MemoryAccounts, MemoryTreeStore, SignedTx, State, StfParams, Transfer, UserTx, LAST_BLOCK_NUMBER,
 };
 
 const PARAMS: StfParams = StfParams { chain_id: 77, fee_account: 1 };
@@ -53,14 +53,12 @@ pub(crate) fn batch_zero() -> Chain {
         L2Tx::User(SignedTx { tx: transfer, signature }),
     ];
     let mut sealed = state.clone();
-    for tx in &txs {
-        sealed.apply_tx(&PARAMS, tx).expect("valid transactions");
-    }
+    let packed = sealed.apply_block(&PARAMS, &txs).expect("valid transactions");
     let header = BlockHeader {
         number: 1,
         prev_state_root: genesis_root,
         state_root: sealed.root(),
-        tx_commitment: txs.iter().fold(Digest::ZERO, |link, tx| chain_tx(&link, tx)),
+        tx_commitment: tx_commitment(&packed),
         l1_cursor_before: 0,
         l1_cursor_after: 1,
         ..Default::default()
