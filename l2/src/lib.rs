@@ -8,6 +8,7 @@ pub mod ecgfp5;
 mod genesis;
 mod hash;
 pub mod hex;
+mod rebuild;
 mod sig;
 mod stf;
 mod tree;
@@ -27,6 +28,7 @@ pub use genesis::{
     DEVNET_USER_SEED, MAX_BLOCK_CAPACITY, MAX_BLOCK_CLASSES,
 };
 pub use hash::{hash, hash_pair, Digest, Domain, F};
+pub use rebuild::{RebuildError, Rebuilder};
 pub use sig::{pubkey_from, pubkey_of, sign, verify};
 pub use stf::{
     chain_withdrawal, AccountStore, MemoryAccounts, Receipt, State, StfParams, TxError, WithdrawalRecord,

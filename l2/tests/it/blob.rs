@@ -6,7 +6,8 @@ use rand::{Rng, SeedableRng};
 use rollup_l2::{
     compress, da_commitment, decompress, pubkey_of, sign, tx_commitment, BatchBlob, BlobError, BlockHeader,
     CompactBlock, DecodeError, Digest, L1Anchor, L2Tx, MemoryAccounts, MemoryTreeStore, PackedTx, PubKey,
-    SignedTx, State, Transfer, TxError, UserTx, Withdraw, BLOB_VERSION, MAX_AMOUNT, POSTED_FORMAT_ZLIB,
+    RebuildError, Rebuilder, SignedTx, State, Transfer, TxError, UserTx, Withdraw, BLOB_VERSION, MAX_AMOUNT,
+    POSTED_FORMAT_ZLIB,
 };
 
 use super::{fresh_state, keys, Model, FEE_ACCOUNT, PARAMS};
@@ -325,4 +326,165 @@ fn every_malformed_posted_form_is_refused_with_its_reason() {
     // A good stream of a bad blob decompresses, and the blob decoder refuses it.
     let inner = decompress(&compress(&bytes[..bytes.len() - 1]), 1000).unwrap();
     assert!(matches!(BatchBlob::decode(&inner), Err(BlobError::Malformed(DecodeError::Truncated { .. }))));
+}
+
+/// A chain sealed like the sequencer: each block first consumes its L1 messages
+/// (deposits, some creating accounts, and a forced transfer that fails), then runs
+/// user transfers. Returns the headers, each block's packed transactions, and the L1
+/// messages in cursor order.
+fn chain_with_messages(
+    state: &mut TestState,
+    blocks: u64,
+) -> (Vec<BlockHeader>, Vec<Vec<PackedTx>>, Vec<L2Tx>) {
+    let keys = keys();
+    let mut previous = BlockHeader::genesis(state.root());
+    let (mut headers, mut packed_blocks, mut messages) = (Vec::new(), Vec::new(), Vec::new());
+    for number in 1..=blocks {
+        let prev_state_root = state.root();
+        let mut block_messages = vec![L2Tx::Deposit(rollup_l2::Deposit {
+            l1_outpoint: rollup_l2::L1Outpoint { txid: [number as u8; 32], vout: 0 },
+            amount: 1_000 * number,
+            to: 10 + number as u32,
+            to_pubkey: pubkey_of(&keys[(10 + number as usize) % 8]),
+        })];
+        if number == 2 {
+            // A forced transfer with a bad nonce: a recorded no-op.
+            let tx = UserTx::Transfer(Transfer {
+                from: 1,
+                to: 2,
+                to_pubkey: pubkey_of(&keys[2]),
+                amount: 1,
+                fee: 0,
+                nonce: 99,
+            });
+            let signature = sign(&keys[1], &tx.signing_message(PARAMS.chain_id));
+            block_messages.push(L2Tx::Forced(SignedTx { tx, signature }));
+        }
+        let mut txs = block_messages.clone();
+        for from in 1..=2u32 {
+            let nonce = state.account(from).map_or(0, |account| account.nonce)
+                + 1
+                + txs.iter().filter(|tx| matches!(tx, L2Tx::User(signed) if signed.tx.from() == from)).count()
+                    as u32;
+            let to = 10 + number as u32;
+            let tx = UserTx::Transfer(Transfer {
+                from,
+                to,
+                to_pubkey: pubkey_of(&keys[(to as usize) % 8]),
+                amount: 10,
+                fee: 1,
+                nonce,
+            });
+            let signature = sign(&keys[from as usize], &tx.signing_message(PARAMS.chain_id));
+            txs.push(L2Tx::User(SignedTx { tx, signature }));
+        }
+        let packed = state.apply_block(&PARAMS, &txs).expect("a valid block");
+        let header = BlockHeader {
+            number,
+            parent_hash: previous.hash(),
+            timestamp_ms: 1_000 * number,
+            prev_state_root,
+            state_root: state.root(),
+            tx_commitment: tx_commitment(&packed),
+            l1_cursor_before: previous.l1_cursor_after,
+            l1_cursor_after: previous.l1_cursor_after + block_messages.len() as u64,
+            l1_anchor: L1Anchor { height: 100 + number as u32, hash: [number as u8; 32] },
+        };
+        messages.extend(block_messages);
+        previous = header.clone();
+        headers.push(header);
+        packed_blocks.push(packed);
+    }
+    (headers, packed_blocks, messages)
+}
+
+fn batch(number: u64, headers: &[BlockHeader], packed: &[Vec<PackedTx>]) -> BatchBlob {
+    BatchBlob {
+        number,
+        first_block: headers[0].number,
+        l1_cursor_before: headers[0].l1_cursor_before,
+        blocks: headers
+            .iter()
+            .zip(packed)
+            .map(|(header, txs)| CompactBlock::new(header, txs.clone()))
+            .collect(),
+    }
+}
+
+#[test]
+fn a_node_rebuilds_the_chain_from_blobs_and_l1_messages_alone() {
+    let mut sequencer = start_state();
+    let (headers, packed, messages) = chain_with_messages(&mut sequencer, 5);
+    assert_eq!(messages.len(), 6);
+    let first = batch(0, &headers[..3], &packed[..3]);
+    let second = batch(1, &headers[3..], &packed[3..]);
+    // Through the posted form, as a node reading Bitcoin gets them.
+    let read = |blob: &BatchBlob| {
+        BatchBlob::decode(&decompress(&compress(&blob.encode()), 1 << 20).unwrap()).unwrap()
+    };
+    let mut node = Rebuilder::from_genesis(PARAMS, start_state());
+    assert_eq!(node.apply_batch(&read(&first), &messages[..4]), Ok(headers[..3].to_vec()));
+    assert_eq!(node.apply_batch(&read(&second), &messages[4..]), Ok(headers[3..].to_vec()));
+    assert_eq!(node.head().hash(), headers[4].hash());
+    assert_eq!(node.state().root(), sequencer.root());
+    assert_eq!(node.next_batch(), 2);
+}
+
+#[test]
+fn a_batch_that_does_not_replay_is_refused_and_changes_nothing() {
+    let mut sequencer = start_state();
+    let (headers, packed, messages) = chain_with_messages(&mut sequencer, 3);
+    let good = batch(0, &headers, &packed);
+    let fresh = || Rebuilder::from_genesis(PARAMS, start_state());
+    let genesis_root = start_state().root();
+    let refused = |blob: &BatchBlob, messages: &[L2Tx]| {
+        let mut node = fresh();
+        let error = node.apply_batch(blob, messages).expect_err("refused");
+        assert_eq!(node.state().root(), genesis_root, "{error}");
+        assert_eq!(node.next_batch(), 0);
+        error
+    };
+    assert_eq!(
+        refused(&BatchBlob { number: 1, ..good.clone() }, &messages),
+        RebuildError::WrongBatch { expected: 0, found: 1 }
+    );
+    assert_eq!(
+        refused(&BatchBlob { first_block: 2, ..good.clone() }, &messages),
+        RebuildError::WrongFirstBlock { batch: 0, expected: 1, found: 2 }
+    );
+    assert_eq!(
+        refused(&BatchBlob { l1_cursor_before: 1, ..good.clone() }, &messages),
+        RebuildError::WrongCursor { batch: 0, expected: 0, found: 1 }
+    );
+    assert_eq!(refused(&good, &messages[1..]), RebuildError::MessageCount { batch: 0, needed: 4, given: 3 });
+    let mut user_as_message = messages.clone();
+    user_as_message[0] = match &messages[2] {
+        L2Tx::Forced(signed) => L2Tx::User(signed.clone()),
+        other => panic!("message 2 is the forced transfer, not {other:?}"),
+    };
+    assert_eq!(refused(&good, &user_as_message), RebuildError::NotAnL1Message { cursor: 0 });
+    // A user transaction moving more than the sender has.
+    let mut overdraft = good.clone();
+    overdraft.blocks[1].txs[0] =
+        PackedTx::Transfer { from: 1, to: 11, amount: 2_000_000, fee: 1, new_pubkey: None };
+    assert!(matches!(
+        refused(&overdraft, &messages),
+        RebuildError::InvalidTransaction {
+            block: 2,
+            position: 0,
+            error: TxError::InsufficientBalance { .. }
+        }
+    ));
+    // A claimed root the replay does not reach; a dropped deposit gives the same.
+    let mut lying = good.clone();
+    lying.blocks[2].state_root = Digest([1, 2, 3, 4]);
+    assert_eq!(
+        refused(&lying, &messages),
+        RebuildError::StateRoot { block: 3, claimed: Digest([1, 2, 3, 4]), actual: headers[2].state_root }
+    );
+    let mut other_deposit = messages.clone();
+    if let L2Tx::Deposit(deposit) = &mut other_deposit[0] {
+        deposit.amount += 1;
+    }
+    assert!(matches!(refused(&good, &other_deposit), RebuildError::StateRoot { block: 1, .. }));
 }

@@ -182,7 +182,7 @@ impl SequencerComponent {
         let mut state = State::new(MemoryAccounts::default(), AccountTree::new(MemoryTreeStore::default()));
         genesis.initialize(&mut state);
         let root = state.root();
-        let header = BlockHeader { prev_state_root: root, state_root: root, ..BlockHeader::default() };
+        let header = BlockHeader::genesis(root);
         let (accounts, nodes) = {
             let (accounts, tree) = state.stores_mut();
             (accounts.take_changes(), tree.take_changes())
