@@ -16,6 +16,7 @@
 
 mod component;
 pub mod controller;
+pub mod da;
 pub mod prover;
 pub mod sequencer;
 

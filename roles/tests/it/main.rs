@@ -4,6 +4,8 @@
 // Helpers outside #[test] functions fail the test by panicking, like the tests do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod da;
+
 use std::sync::Arc;
 use std::time::Duration;
 
