@@ -28,5 +28,5 @@ pub use load::{load, to_toml, ConfigSources, ENV_PREFIX};
 pub use model::{
     BitcoinConfig, BitcoinNetwork, Config, DebugConfig, DevnetConfig, Groth16Config, LogConfig, LogFormat,
     NodeConfig, ProverConfig, Role, RolesConfig, RpcConfig, SequencerConfig, SupervisorConfig,
-    DEFAULT_CHAIN_ID,
+    VigilanteConfig, DEFAULT_CHAIN_ID,
 };

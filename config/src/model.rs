@@ -28,6 +28,8 @@ pub struct Config {
     pub sequencer: SequencerConfig,
     /// The prover role.
     pub prover: ProverConfig,
+    /// The vigilante role.
+    pub vigilante: VigilanteConfig,
     /// The embedded Bitcoin regtest of `rollup devnet`.
     pub devnet: DevnetConfig,
     /// Switches for tests; all off by default.
@@ -324,6 +326,24 @@ impl Groth16Config {
     /// `vk_hash` decoded, `None` when unset.
     pub fn vk_hash(&self) -> Option<[u8; 32]> {
         self.vk_hash.as_deref().and_then(hex32)
+    }
+}
+
+/// `[vigilante]`: the vigilante role, which rebuilds the chain from Bitcoin alone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VigilanteConfig {
+    /// The operators' DA posting keys (x-only, 32 bytes hex): only batch chunks whose
+    /// reveal one of them signed count. Empty: the key of the controller running in
+    /// this process, if any.
+    pub da_posters: Vec<String>,
+    /// How often to poll Esplora for new blocks, in milliseconds.
+    pub poll_ms: u64,
+}
+
+impl Default for VigilanteConfig {
+    fn default() -> Self {
+        Self { da_posters: Vec::new(), poll_ms: 1_000 }
     }
 }
 

@@ -79,6 +79,17 @@ pub(crate) fn validate(config: &Config) -> Vec<ConfigIssue> {
             issues.push(ConfigIssue::new("prover.sequencer_rpc", "must be an http:// or https:// URL"));
         }
     }
+    for (position, key) in config.vigilante.da_posters.iter().enumerate() {
+        if crate::model::hex32(key).is_none() {
+            issues.push(ConfigIssue::new(
+                "vigilante.da_posters",
+                format!("entry {position} is not a 32-byte x-only key in hex: {key:?}"),
+            ));
+        }
+    }
+    if config.vigilante.poll_ms == 0 {
+        issues.push(ConfigIssue::new("vigilante.poll_ms", "must be at least 1"));
+    }
     let groth16 = &config.prover.groth16;
     for (key, value) in
         [("prover.groth16.setup_seed", &groth16.setup_seed), ("prover.groth16.vk_hash", &groth16.vk_hash)]

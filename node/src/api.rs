@@ -64,6 +64,9 @@ pub(crate) fn methods(
     if let Some(sequencer) = &roles.sequencer {
         rollup_roles::sequencer::register(&mut methods, sequencer);
     }
+    if let Some(vigilante) = &roles.vigilante {
+        rollup_roles::vigilante::register(&mut methods, vigilante);
+    }
     methods.register("rollup_roles", move |params| {
         let (roles, health) = (roles.clone(), health.clone());
         async move {

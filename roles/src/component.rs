@@ -13,6 +13,7 @@ use crate::prover::{BlockSource, Groth16Settings, ProverComponent, ProverMetrics
 use crate::sequencer::{
     Journal, MempoolLimits, QueueL1Source, SequencerComponent, SequencerSenders, SequencerSettings,
 };
+use crate::vigilante::{VigilanteComponent, VigilanteMetrics, VigilanteSenders, VigilanteSettings};
 use rollup_config::{Config, Role};
 use rollup_storage::{Codec, DecodeError, Store, Table};
 
@@ -107,6 +108,8 @@ pub struct StartedRoles {
     pub prover: Option<ProverSenders>,
     /// The controller's senders, when it runs here.
     pub controller: Option<ControllerSenders>,
+    /// The vigilante's senders, when it runs here.
+    pub vigilante: Option<VigilanteSenders>,
 }
 
 /// Why the roles could not be set up.
@@ -132,6 +135,9 @@ pub enum StartRolesError {
     /// The path of this executable, which runs stage 4, is unknown.
     #[error("cannot find the rollup executable to run stage 4 with: {0}")]
     Executable(std::io::Error),
+    /// A `vigilante.da_posters` entry is not an x-only public key.
+    #[error("vigilante.da_posters entry {0:?} is not an x-only public key")]
+    PosterKey(String),
     /// The genesis is for another chain than `node.chain_id`.
     #[error("the genesis is for chain id {genesis}, but node.chain_id is {config}")]
     ChainIdMismatch {
@@ -148,6 +154,27 @@ pub fn genesis_of(config: &Config) -> Result<Genesis, GenesisError> {
         Some(path) => Genesis::from_file(path),
         None => Ok(Genesis::devnet(config.node.chain_id)),
     }
+}
+
+/// The vigilante's settings from `config`.
+fn vigilante_settings(config: &Config) -> Result<VigilanteSettings, StartRolesError> {
+    let posters = config
+        .vigilante
+        .da_posters
+        .iter()
+        .map(|hex| {
+            rollup_l2::hex::decode(hex)
+                .and_then(|bytes| bitcoin::XOnlyPublicKey::from_slice(&bytes).ok())
+                .ok_or_else(|| StartRolesError::PosterKey(hex.clone()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(VigilanteSettings {
+        esplora_url: config.bitcoin.esplora_url.clone(),
+        start_height: 0,
+        finality_depth: 1,
+        posters,
+        poll: Duration::from_millis(config.vigilante.poll_ms),
+    })
 }
 
 /// Starts one supervised actor per role enabled in `config`.
@@ -266,6 +293,22 @@ pub fn start(
             started.describe.insert(role, Sender::new(name, &addr));
             started.controller =
                 Some(ControllerSenders { batch: Sender::new(name, &addr), count: Sender::new(name, &addr) });
+            continue;
+        }
+        if role == Role::Vigilante {
+            let genesis = genesis_of(config)?;
+            let settings = vigilante_settings(config)?;
+            let metrics = VigilanteMetrics::register(runtime.telemetry().metrics.registry());
+            let addr = runtime.spawn(
+                role.as_str(),
+                Box::new(move || {
+                    let record = RoleComponent::load(role, &store)?.record();
+                    Ok(VigilanteComponent::new(&genesis, settings.clone(), metrics.clone(), record))
+                }),
+            );
+            let name = role.as_str();
+            started.describe.insert(role, Sender::new(name, &addr));
+            started.vigilante = Some(VigilanteSenders { sync: Sender::new(name, &addr) });
             continue;
         }
         let addr = runtime.spawn(role.as_str(), Box::new(move || RoleComponent::load(role, &store)));

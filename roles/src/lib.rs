@@ -19,6 +19,7 @@ pub mod controller;
 pub mod da;
 pub mod prover;
 pub mod sequencer;
+pub mod vigilante;
 
 pub use component::{
     genesis_of, start, DescribeRole, RoleComponent, RoleRecord, RoleRecords, StartRolesError, StartedRoles,

@@ -133,7 +133,7 @@ fn unknown_section_and_far_off_key_list_what_is_known() {
                 "mempool",
                 None,
                 Some(&origin),
-                "unknown key (known keys here: node, roles, rpc, log, supervisor, bitcoin, sequencer, prover, devnet, debug)"
+                "unknown key (known keys here: node, roles, rpc, log, supervisor, bitcoin, sequencer, prover, vigilante, devnet, debug)"
             ),
             issue(
                 "roles.whatever",
