@@ -35,6 +35,7 @@ fn genesis() -> Genesis {
         block_capacities: rollup_l2::DEFAULT_BLOCK_CAPACITIES.to_vec(),
         batch: rollup_l2::BatchRules::default(),
         code_control: None,
+        l1: rollup_l2::L1Rules::devnet(),
     }
 }
 
