@@ -7,6 +7,7 @@ pub mod ecgfp5;
 mod genesis;
 mod hash;
 pub mod hex;
+mod l1_message;
 mod sig;
 mod stf;
 mod tree;
@@ -23,6 +24,9 @@ pub use genesis::{
     MAX_BRIDGE_SCRIPT_LEN, MAX_FINALITY_DEPTH, MAX_FORCED_INCLUSION_WINDOW,
 };
 pub use hash::{hash, hash_pair, Digest, Domain, F};
+pub use l1_message::{
+    decode_forced_payload, encode_forced_payload, DecodeL1MessageError, DepositPayload, DEPOSIT_PAYLOAD_LEN,
+};
 pub use sig::{pubkey_from, pubkey_of, sign, verify};
 pub use stf::{
     chain_withdrawal, AccountStore, MemoryAccounts, Receipt, State, StfParams, TxError, WithdrawalRecord,
