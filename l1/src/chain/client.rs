@@ -105,6 +105,8 @@ pub struct LightClient {
     chain: Vec<(BlockHash, Header)>,
     /// The highest block reported final.
     final_tip: Option<BlockRef>,
+    /// The source's tip height at the last sync.
+    source_tip: Option<u32>,
 }
 
 impl LightClient {
@@ -117,6 +119,7 @@ impl LightClient {
             max_headers_per_sync: DEFAULT_MAX_HEADERS_PER_SYNC,
             chain: Vec::new(),
             final_tip: None,
+            source_tip: None,
         }
     }
 
@@ -135,6 +138,12 @@ impl LightClient {
     /// The highest final block, `None` while none is.
     pub fn final_tip(&self) -> Option<BlockRef> {
         self.final_tip
+    }
+
+    /// The height of the source's best tip as of the last [`sync`](Self::sync) that
+    /// reached the source, `None` before.
+    pub fn source_tip_height(&self) -> Option<u32> {
+        self.source_tip
     }
 
     /// The followed block at `height`, if any.
@@ -157,6 +166,7 @@ impl LightClient {
     /// chain holds the final blocks again.
     pub fn sync<S: BitcoinSource + ?Sized>(&mut self, source: &S) -> Result<ChainUpdate, ChainError> {
         let remote_tip = source.tip_height()?;
+        self.source_tip = Some(remote_tip);
         let mut update = ChainUpdate::default();
 
         // Walk back to the fork point.
@@ -342,6 +352,7 @@ mod tests {
         assert_eq!(update.finalized, chain.refs(3..=8));
         assert_eq!(client.tip(), Some(BlockRef { height: 9, hash: chain.hash(9) }));
         assert_eq!(client.final_tip(), Some(BlockRef { height: 8, hash: chain.hash(8) }));
+        assert_eq!(client.source_tip_height(), Some(9));
         assert_eq!(client.sync(&chain).unwrap(), ChainUpdate::default());
         chain.extend(2, 0);
         assert_eq!(client.sync(&chain).unwrap().finalized, chain.refs(9..=10));

@@ -2,14 +2,17 @@
 //! blocks with the L2 state transition function and stores them.
 
 mod component;
+mod l1_source;
 mod mempool;
 mod rpc;
 mod tables;
 
 pub use component::{
-    Admission, Journal, L1Message, L1MessageSource, LoadSequencerError, QueueL1Source, SequencerComponent,
-    SequencerSettings, SubmitTxError,
+    Admission, Journal, L1Inclusion, L1Message, L1MessageSource, L1SourceError, L1Stall, L1Status,
+    LoadSequencerError, QueueL1Source, SequencerComponent, SequencerMetrics, SequencerSettings,
+    SubmitTxError,
 };
+pub use l1_source::{BitcoinL1Source, MessageLog};
 pub use mempool::{Admitted, Mempool, MempoolLimits, PendingTx, SubmitError};
 pub use rpc::{
     error_code, register, AccountQuery, GetAccount, GetAccountProof, GetBlock, GetReceipt, GetStateRoot,

@@ -18,6 +18,8 @@ use rollup_roles::sequencer::{
 };
 use rollup_storage::Store;
 
+mod l1;
+
 const CHAIN_ID: u64 = 5;
 
 fn key(i: u8) -> SecretKey {
