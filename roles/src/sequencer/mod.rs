@@ -15,8 +15,8 @@ pub use component::{
 pub use l1_source::{BitcoinL1Source, MessageLog};
 pub use mempool::{Admitted, Mempool, MempoolLimits, PendingTx, SubmitError};
 pub use rpc::{
-    error_code, register, AccountQuery, GetAccount, GetAccountProof, GetBlock, GetReceipt, GetStateRoot,
-    SequencerSenders, SubmitTx, MALFORMED_TRANSACTION,
+    error_code, register, AccountQuery, GetAccount, GetAccountProof, GetBlock, GetL1Status, GetReceipt,
+    GetStateRoot, SequencerSenders, SubmitTx, MALFORMED_TRANSACTION,
 };
 pub use tables::{
     Accounts, Blocks, L2Meta, PendingTxs, ReceiptRecord, Receipts, Stored, StoredDigest, TreeNodes,
