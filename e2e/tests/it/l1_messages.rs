@@ -1,0 +1,155 @@
+//! L1 messages read from the devnet through Esplora: deposits and a forced
+//! transaction posted in reveals, scanned once final, numbered by the cursor, with
+//! the deposit rule applied; a reorganisation below finality is followed, one that
+//! replaces a final block stops the follower.
+
+use std::time::Duration;
+
+use bitcoin::hashes::Hash;
+use bitcoin::key::{Keypair, Secp256k1};
+use bitcoin::{Address, Amount, FeeRate, KnownHrp, ScriptBuf};
+use rollup_e2e::TestEnv;
+use rollup_l1::da::{build_commit_reveal, Envelope, FundingUtxo};
+use rollup_l2::{
+    encode_forced_payload, Deposit, DepositPayload, L1Anchor, L1Outpoint, L1Rules, L2Tx, PubKey, SignedTx,
+    Transfer, UserTx, DEVNET_BRIDGE_SCRIPT, SIGNATURE_LEN,
+};
+use rollup_roles::sequencer::{BitcoinL1Source, L1MessageSource, L1SourceError};
+
+use super::output_of;
+
+const CHAIN_ID: u64 = 0x11;
+const WAIT: Duration = Duration::from_secs(60);
+
+fn forced() -> SignedTx {
+    SignedTx {
+        tx: UserTx::Transfer(Transfer {
+            from: 2,
+            to: 3,
+            to_pubkey: PubKey([4; 5]),
+            amount: 5,
+            fee: 1,
+            nonce: 1,
+        }),
+        signature: vec![7; SIGNATURE_LEN],
+    }
+}
+
+fn anchor_of(env: &TestEnv, height: u32) -> L1Anchor {
+    let hash = env.esplora().get_block_hash(height).unwrap();
+    L1Anchor { height, hash: hash.to_byte_array() }
+}
+
+/// Asks `source` until it answers with a final tip of at least `height`.
+fn next_at(source: &mut BitcoinL1Source, from: u64, height: u32) -> rollup_roles::sequencer::L1Inclusion {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Ok(inclusion) = source.next(from, 16) {
+            if inclusion.final_tip_height >= height && inclusion.anchor.height >= height {
+                return inclusion;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "the follower did not reach height {height}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn deposits_and_forced_transactions_are_read_from_final_blocks() {
+    let env = TestEnv::start();
+    let secp = Secp256k1::new();
+    let poster = Keypair::new(&secp, &mut bitcoin::secp256k1::rand::thread_rng());
+    let address = Address::p2tr(&secp, poster.x_only_public_key().0, None, KnownHrp::Regtest);
+    let funding_txid = env.fund(&address, Amount::from_sat(1_000_000));
+    env.mine(1, None);
+    let (outpoint, output) = output_of(&env, funding_txid, &address.script_pubkey());
+
+    // Each reveal pays the bridge its dust limit (330 sat for P2TR): a deposit of 330
+    // is covered, one of 331 is not.
+    let bridge = ScriptBuf::from_bytes(DEVNET_BRIDGE_SCRIPT.to_vec());
+    let paid = bridge.minimal_non_dust().to_sat();
+    assert_eq!(paid, 330);
+    let covered = DepositPayload { to: 9, to_pubkey: PubKey([9; 5]), amount: paid };
+    let uncovered = DepositPayload { to: 8, to_pubkey: PubKey([8; 5]), amount: paid + 1 };
+    let envelopes = vec![
+        Envelope::deposit(CHAIN_ID, covered.encode()).unwrap(),
+        Envelope::deposit(CHAIN_ID, uncovered.encode()).unwrap(),
+        Envelope::forced_transaction(CHAIN_ID, encode_forced_payload(&forced())).unwrap(),
+        // Ours for another chain: foreign.
+        Envelope::deposit(CHAIN_ID + 1, covered.encode()).unwrap(),
+    ];
+    let posted = build_commit_reveal(
+        &poster,
+        &envelopes,
+        &[FundingUtxo { outpoint, output }],
+        FeeRate::from_sat_per_vb_u32(2),
+        &address.script_pubkey(),
+        &bridge,
+    )
+    .unwrap();
+
+    let start_height = env.esplora().get_height().unwrap() + 1;
+    let rules = L1Rules { start_height, finality_depth: 2, forced_inclusion_window: 6, ..L1Rules::devnet() };
+    let mut source =
+        BitcoinL1Source::start_esplora(env.esplora_url(), CHAIN_ID, &rules, Duration::from_millis(20))
+            .unwrap();
+    assert_eq!(env.broadcast(&posted.commit), None);
+    for reveal in &posted.reveals {
+        assert_eq!(env.broadcast(reveal), None);
+    }
+    let block = env.mine(1, None)[0];
+    assert_eq!(env.esplora().get_block_status(&block).unwrap().height, Some(start_height));
+
+    // One confirmation is not final at depth 2.
+    assert!(!source.wait_scanned(start_height, Duration::from_millis(500)));
+    env.mine(1, None);
+    assert!(source.wait_scanned(start_height, WAIT));
+    let inclusion = next_at(&mut source, 0, start_height);
+    assert_eq!(inclusion.anchor, anchor_of(&env, start_height));
+    assert_eq!(inclusion.final_tip_height, start_height);
+
+    // The covered deposit and the forced transaction, in block order; the uncovered
+    // deposit and the foreign envelope are skipped.
+    let txids = env.esplora().get_block_txids(&block).unwrap();
+    let position = |txid| txids.iter().position(|id| *id == txid).unwrap();
+    let deposit_txid = posted.reveals[0].compute_txid();
+    let forced_txid = posted.reveals[2].compute_txid();
+    let deposit = L2Tx::Deposit(Deposit {
+        l1_outpoint: L1Outpoint { txid: deposit_txid.to_byte_array(), vout: 0 },
+        amount: paid,
+        to: 9,
+        to_pubkey: PubKey([9; 5]),
+    });
+    let mut expected =
+        vec![(position(deposit_txid), deposit), (position(forced_txid), L2Tx::Forced(forced()))];
+    expected.sort_by_key(|(position, _)| *position);
+    let found: Vec<(u64, L2Tx)> =
+        inclusion.messages.iter().map(|message| (message.cursor, message.tx.clone())).collect();
+    assert_eq!(found, vec![(0, expected[0].1.clone()), (1, expected[1].1.clone())]);
+
+    // A block anchored at the scan's tip with both consumed asks from cursor 2.
+    let later = next_at(&mut source, 2, start_height);
+    assert_eq!((later.messages.len(), later.anchor), (0, anchor_of(&env, start_height)));
+
+    // The unfinal tip (start + 1) is replaced: the follower takes the new branch.
+    env.reorg(1);
+    let tip = env.esplora().get_height().unwrap();
+    assert_eq!(tip, start_height + 2);
+    let after = next_at(&mut source, 2, start_height + 1);
+    assert_eq!(after.anchor, anchor_of(&env, start_height + 1));
+    assert_eq!(after.final_tip_height, start_height + 1);
+
+    // Replacing final blocks stops the follower: no answer rather than a wrong one.
+    env.reorg(3);
+    let deadline = std::time::Instant::now() + WAIT;
+    let error = loop {
+        match source.next(2, 16) {
+            Err(L1SourceError::Unavailable(reason)) if reason.contains("was final") => break reason,
+            _ => assert!(std::time::Instant::now() < deadline, "the follower did not notice the deep reorg"),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let replaced = start_height + 1;
+    assert!(error.starts_with(&format!("cannot follow Bitcoin: block {replaced} (")), "{error}");
+    assert!(error.ends_with("was final but is no longer on the source's best chain"), "{error}");
+}
