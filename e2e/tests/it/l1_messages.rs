@@ -100,7 +100,8 @@ fn deposits_and_forced_transactions_are_read_from_final_blocks() {
     let block = env.mine(1, None)[0];
     assert_eq!(env.esplora().get_block_status(&block).unwrap().height, Some(start_height));
 
-    // One confirmation is not final at depth 2.
+    // One confirmation is not final at depth 2 (a bounded wait: it can miss a bug,
+    // never fail a correct follower).
     assert!(!source.wait_scanned(start_height, Duration::from_millis(500)));
     env.mine(1, None);
     assert!(source.wait_scanned(start_height, WAIT));
