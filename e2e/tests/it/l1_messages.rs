@@ -1,20 +1,25 @@
 //! L1 messages read from the devnet through Esplora: deposits and a forced
 //! transaction posted in reveals, scanned once final, numbered by the cursor, with
 //! the deposit rule applied; a reorganisation below finality is followed, one that
-//! replaces a final block stops the follower.
+//! replaces a final block stops the follower. Then a node whose sequencer follows
+//! Bitcoin: a deposit is credited after finality, and a censored user's transfer is
+//! forced through Bitcoin.
 
 use std::time::Duration;
 
 use bitcoin::hashes::Hash;
 use bitcoin::key::{Keypair, Secp256k1};
 use bitcoin::{Address, Amount, FeeRate, KnownHrp, ScriptBuf};
-use rollup_e2e::TestEnv;
+use rollup_e2e::{NodeOptions, NodeProcess, TestEnv};
 use rollup_l1::da::{build_commit_reveal, Envelope, FundingUtxo};
+use rollup_l2::ecgfp5::SecretKey;
 use rollup_l2::{
-    encode_forced_payload, Deposit, DepositPayload, L1Anchor, L1Outpoint, L1Rules, L2Tx, PubKey, SignedTx,
-    Transfer, UserTx, DEVNET_BRIDGE_SCRIPT, SIGNATURE_LEN,
+    encode_forced_payload, hex, pubkey_of, sign, Deposit, DepositPayload, Encode, Genesis, L1Anchor,
+    L1Outpoint, L1Rules, L2Tx, PubKey, SignedTx, Transfer, UserTx, DEVNET_BRIDGE_SCRIPT, DEVNET_USER_SEED,
+    SIGNATURE_LEN,
 };
 use rollup_roles::sequencer::{BitcoinL1Source, L1MessageSource, L1SourceError};
+use serde_json::{json, Value};
 
 use super::output_of;
 
@@ -153,4 +158,156 @@ fn deposits_and_forced_transactions_are_read_from_final_blocks() {
     let replaced = start_height + 1;
     assert!(error.starts_with(&format!("cannot follow Bitcoin: block {replaced} (")), "{error}");
     assert!(error.ends_with("was final but is no longer on the source's best chain"), "{error}");
+}
+
+/// A node whose sequencer follows the devnet and ignores account 2's RPC transactions.
+fn start_node(env: &TestEnv, dir: &std::path::Path, genesis: &Genesis) -> NodeProcess {
+    let genesis_path = dir.join("genesis.json");
+    std::fs::write(&genesis_path, serde_json::to_string_pretty(genesis).unwrap()).unwrap();
+    let config = format!(
+        "[roles]\nsequencer = true\n[node]\nchain_id = {}\ngenesis = {:?}\n[bitcoin]\nesplora_url = {:?}\n\
+         [sequencer]\nblock_time_ms = 20\nfollow_bitcoin = true\nl1_poll_ms = 20\n\
+         [debug]\nfault_injection = true\nignore_rpc_txs_from = [2]\n",
+        genesis.chain_id,
+        genesis_path.to_str().unwrap(),
+        env.esplora_url(),
+    );
+    let node = NodeProcess::start(NodeOptions::default().config(&config).data_dir(&dir.join("data")));
+    node.wait_ready();
+    node
+}
+
+fn account(node: &NodeProcess, index: u32) -> Option<(u64, u64)> {
+    let account = node.rpc_ok("rollup_getAccount", json!([{ "index": index }]));
+    (!account.is_null()).then(|| (account["balance"].as_u64().unwrap(), account["nonce"].as_u64().unwrap()))
+}
+
+fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_deposit_is_credited_after_finality_and_a_censored_transfer_is_forced_through_bitcoin() {
+    let env = TestEnv::start();
+    let dir = tempfile::tempdir().unwrap();
+    let start_height = env.esplora().get_height().unwrap() + 1;
+    let chain_id = 0x4c31;
+    let genesis = Genesis {
+        l1: L1Rules { start_height, finality_depth: 2, forced_inclusion_window: 6, ..L1Rules::devnet() },
+        ..Genesis::devnet(chain_id)
+    };
+    let node = start_node(&env, dir.path(), &genesis);
+
+    // No Bitcoin block at or above the start height is final yet: no block can be
+    // anchored, and the node says so.
+    wait_for("the stall to be reported", || {
+        node.rpc_ok("rollup_getL1Status", json!([]))["stalled"]
+            == "L1 messages unavailable: no final Bitcoin block whose messages fit is scanned yet"
+    });
+    assert_eq!(node.metric("rollup_sequencer_l1_stalled"), Some(1.0));
+
+    // The user (account 2) is censored: its RPC transfer is acknowledged, never included.
+    let user = SecretKey::from_seed(DEVNET_USER_SEED);
+    let receiver = SecretKey::from_seed(b"forced inclusion receiver");
+    let transfer = UserTx::Transfer(Transfer {
+        from: 2,
+        to: 3,
+        to_pubkey: pubkey_of(&receiver),
+        amount: 5_000,
+        fee: 10,
+        nonce: 1,
+    });
+    let signed = SignedTx { signature: sign(&user, &transfer.signing_message(chain_id)), tx: transfer };
+    let id = node.rpc_ok("rollup_sendTransaction", json!([hex::encode(&signed.encode())]));
+    assert!(id.is_string(), "{id}");
+
+    // A deposit to a new account 9 and the same transfer forced, in one commit.
+    let secp = Secp256k1::new();
+    let poster = Keypair::new(&secp, &mut bitcoin::secp256k1::rand::thread_rng());
+    let address = Address::p2tr(&secp, poster.x_only_public_key().0, None, KnownHrp::Regtest);
+    let funding_txid = env.fund(&address, Amount::from_sat(1_000_000));
+    env.mine(1, None); // start_height
+    let (outpoint, output) = output_of(&env, funding_txid, &address.script_pubkey());
+    let depositor = SecretKey::from_seed(b"forced inclusion depositor");
+    let deposit = DepositPayload { to: 9, to_pubkey: pubkey_of(&depositor), amount: 330 };
+    let envelopes = vec![
+        Envelope::deposit(chain_id, deposit.encode()).unwrap(),
+        Envelope::forced_transaction(chain_id, encode_forced_payload(&signed)).unwrap(),
+    ];
+    let bridge = ScriptBuf::from_bytes(DEVNET_BRIDGE_SCRIPT.to_vec());
+    let posted = build_commit_reveal(
+        &poster,
+        &envelopes,
+        &[FundingUtxo { outpoint, output }],
+        FeeRate::from_sat_per_vb_u32(2),
+        &address.script_pubkey(),
+        &bridge,
+    )
+    .unwrap();
+    assert_eq!(env.broadcast(&posted.commit), None);
+    for reveal in &posted.reveals {
+        assert_eq!(env.broadcast(reveal), None);
+    }
+    let carrying = env.mine(1, None)[0]; // start_height + 1: start_height is final now
+    let carrying_height = start_height + 1;
+    assert_eq!(env.esplora().get_block_status(&carrying).unwrap().height, Some(carrying_height));
+
+    // Production resumes anchored at the start height; the messages are not final yet.
+    wait_for("production to resume", || node.rpc_ok("rollup_getL1Status", json!([]))["stalled"].is_null());
+    assert_eq!(account(&node, 9), None);
+
+    // One more confirmation makes them final: the deposit credits account 9, the
+    // forced transfer executes, and the block names the carrying block as anchor.
+    env.mine(1, None);
+    wait_for("the deposit to be credited", || account(&node, 9).is_some());
+    assert_eq!(account(&node, 9), Some((330, 0)));
+    assert_eq!(account(&node, 3), Some((5_000, 0)));
+    assert_eq!(account(&node, 2), Some((rollup_l2::DEVNET_USER_BALANCE - 5_010, 1)));
+    let status = node.rpc_ok("rollup_getL1Status", json!([]));
+    assert_eq!(status["cursor"], 2);
+    assert_eq!(status["anchor_height"], carrying_height);
+    assert_eq!(status["anchor_hash"], hex::encode(&carrying.to_byte_array()));
+    // The forced transaction has the censored one's id (its signing message).
+    let receipt = node.rpc_ok("rollup_getTransactionReceipt", json!([id]));
+    assert_eq!(receipt["receipt"], json!({ "status": "success" }), "{receipt}");
+    assert_eq!((receipt["block_number"].as_u64(), receipt["position"].as_u64()), (Some(1), Some(1)));
+    let block = node.rpc_ok("rollup_getBlockByNumber", json!([1]));
+    let kinds: Vec<&str> =
+        block["txs"].as_array().unwrap().iter().map(|tx| tx["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["deposit", "forced"]);
+    assert_eq!(block["header"]["l1_cursor_before"], 0);
+    assert_eq!(block["header"]["l1_cursor_after"], 2);
+    assert_eq!(block["header"]["l1_anchor"]["height"], carrying_height);
+
+    // Bitcoin goes on without new messages (tip carrying + 9, final tip carrying + 8):
+    // the next block is anchored at the final tip. A block needs content: account 9
+    // sends a transfer.
+    env.mine(8, None);
+    let tip_final = carrying_height + 8;
+    wait_for("the follower to see the new final tip", || {
+        node.rpc_ok("rollup_getL1Status", json!([]))["final_tip_height"] == tip_final
+    });
+    let transfer = UserTx::Transfer(Transfer {
+        from: 9,
+        to: 3,
+        to_pubkey: pubkey_of(&receiver),
+        amount: 100,
+        fee: 1,
+        nonce: 1,
+    });
+    let signed = SignedTx { signature: sign(&depositor, &transfer.signing_message(chain_id)), tx: transfer };
+    let id = node.rpc_ok("rollup_sendTransaction", json!([hex::encode(&signed.encode())]));
+    wait_for("the transfer to be included", || {
+        !node.rpc_ok("rollup_getTransactionReceipt", json!([id])).is_null()
+    });
+    let status = node.rpc_ok("rollup_getL1Status", json!([]));
+    assert_eq!(status["stalled"], Value::Null);
+    assert_eq!(status["anchor_height"], tip_final);
+    assert_eq!(status["cursor"], 2);
+    assert_eq!(node.metric("rollup_sequencer_l1_stalled"), Some(0.0));
+    assert_eq!(node.metric("rollup_sequencer_l1_anchor_lag_blocks"), Some(0.0));
 }
