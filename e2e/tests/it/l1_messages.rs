@@ -126,8 +126,7 @@ fn deposits_and_forced_transactions_are_read_from_final_blocks() {
         to: 9,
         to_pubkey: PubKey([9; 5]),
     });
-    let mut expected =
-        vec![(position(deposit_txid), deposit), (position(forced_txid), L2Tx::Forced(forced()))];
+    let mut expected = [(position(deposit_txid), deposit), (position(forced_txid), L2Tx::Forced(forced()))];
     expected.sort_by_key(|(position, _)| *position);
     let found: Vec<(u64, L2Tx)> =
         inclusion.messages.iter().map(|message| (message.cursor, message.tx.clone())).collect();
