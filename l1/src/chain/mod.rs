@@ -12,13 +12,17 @@
 //! - [`scan_block`]: the L1 messages of one final block, in protocol order, with the
 //!   deposit rule applied; [`fetch_block`] gets a block and checks it against its
 //!   header (hash, Merkle root, witness commitment: the envelopes are in witnesses).
+//! - [`build_deposit`]: the user's side, a deposit's commit and reveal whose reveal
+//!   pays the bridge the deposited amount.
 //!
 //! Nothing here is persisted: a follower starts from `l1.start_height` again.
 
 mod client;
+mod post;
 mod scan;
 mod source;
 
 pub use client::{BlockRef, ChainError, ChainUpdate, LightClient, DEFAULT_MAX_HEADERS_PER_SYNC};
+pub use post::build_deposit;
 pub use scan::{scan_block, ScannedMessage};
 pub use source::{fetch_block, BitcoinSource, SourceError};
