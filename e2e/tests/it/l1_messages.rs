@@ -310,3 +310,80 @@ fn a_deposit_is_credited_after_finality_and_a_censored_transfer_is_forced_throug
     assert_eq!(node.metric("rollup_sequencer_l1_stalled"), Some(0.0));
     assert_eq!(node.metric("rollup_sequencer_l1_anchor_lag_blocks"), Some(0.0));
 }
+
+/// Runs `rollup wallet ARGS`, which must succeed; its standard output.
+fn wallet(args: &[&str]) -> String {
+    let output = rollup_e2e::run_rollup(&[&["wallet"], args].concat(), &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "rollup wallet {args:?} failed\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn the_wallet_deposits_and_force_sends_through_bitcoin() {
+    let env = TestEnv::start();
+    let dir = tempfile::tempdir().unwrap();
+    let start_height = env.esplora().get_height().unwrap() + 1;
+    let chain_id = 0x4c32;
+    let genesis = Genesis {
+        l1: L1Rules { start_height, finality_depth: 2, forced_inclusion_window: 6, ..L1Rules::devnet() },
+        ..Genesis::devnet(chain_id)
+    };
+    let node = start_node(&env, dir.path(), &genesis);
+
+    // A Bitcoin key with one coin, and two fresh L2 keys.
+    let secp = Secp256k1::new();
+    let bitcoin_key = Keypair::new(&secp, &mut bitcoin::secp256k1::rand::thread_rng());
+    let key_file = dir.path().join("bitcoin.key");
+    std::fs::write(&key_file, bitcoin_key.secret_key().display_secret().to_string()).unwrap();
+    let address = Address::p2tr(&secp, bitcoin_key.x_only_public_key().0, None, KnownHrp::Regtest);
+    env.fund(&address, Amount::from_sat(2_000_000));
+    env.mine(1, None);
+    let (alice, bob) = (dir.path().join("alice.key"), dir.path().join("bob.key"));
+    let (alice, bob) = (alice.to_str().unwrap(), bob.to_str().unwrap());
+    wallet(&["--wallet", alice, "new"]);
+    wallet(&["--wallet", bob, "new"]);
+    let bob_pubkey = wallet(&["--wallet", bob, "address"]).trim().to_owned();
+    let bitcoin_args = ["--bitcoin-key", key_file.to_str().unwrap(), "--esplora", env.esplora_url()];
+
+    // Alice deposits 50,000 sat into a new account 12.
+    let out = wallet(
+        &[&["--wallet", alice, "--node", node.url(), "deposit", "50000", "--to", "12"], &bitcoin_args[..]]
+            .concat(),
+    );
+    assert!(out.starts_with("deposit of 50000 sat to account 12 posted in "), "{out}");
+    env.mine(2, None);
+    wait_for("the deposit to be credited", || account(&node, 12).is_some());
+    assert_eq!(account(&node, 12), Some((50_000, 0)));
+
+    // Alice forces a transfer of 1,000 sat (fee 1) to Bob's new account 13.
+    let out = wallet(
+        &[
+            &[
+                "--wallet",
+                alice,
+                "--node",
+                node.url(),
+                "force-send",
+                "--to",
+                "13",
+                "--to-pubkey",
+                &bob_pubkey,
+            ],
+            &["--amount", "1000", "--fee", "1"][..],
+            &bitcoin_args[..],
+        ]
+        .concat(),
+    );
+    assert!(out.starts_with("forced transfer "), "{out}");
+    env.mine(2, None);
+    wait_for("the forced transfer to execute", || account(&node, 13).is_some());
+    assert_eq!(account(&node, 13), Some((1_000, 0)));
+    assert_eq!(account(&node, 12), Some((48_999, 1)));
+    let balance = wallet(&["--wallet", bob, "--node", node.url(), "balance"]);
+    assert_eq!(balance.trim(), "account 13: balance 1000 sat, nonce 0");
+}

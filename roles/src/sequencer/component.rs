@@ -122,6 +122,8 @@ pub struct L1Status {
     pub final_tip_height: Option<u32>,
     /// The genesis `l1.forced_inclusion_window`.
     pub forced_inclusion_window: u32,
+    /// The genesis `l1.bridge_script` (hex): where deposits pay.
+    pub bridge_script: String,
 }
 
 /// Where L1 messages come from, in protocol order: [`super::BitcoinL1Source`] follows
@@ -201,6 +203,8 @@ pub struct SequencerComponent {
     batches: BatchCutter,
     /// The genesis `l1.forced_inclusion_window`.
     window: u32,
+    /// The genesis `l1.bridge_script`.
+    bridge_script: Vec<u8>,
     /// Why blocks are not produced now.
     stall: Option<L1Stall>,
     /// The final Bitcoin tip at the source's last answer.
@@ -294,6 +298,7 @@ impl SequencerComponent {
             record: crate::RoleRecord::default(),
             batches,
             window: genesis.l1.forced_inclusion_window,
+            bridge_script: genesis.l1.bridge_script.clone(),
             stall: None,
             final_tip_height: None,
             ignored: BTreeSet::new(),
@@ -508,6 +513,7 @@ impl SequencerComponent {
             cursor: self.head.l1_cursor_after,
             final_tip_height: self.final_tip_height,
             forced_inclusion_window: self.window,
+            bridge_script: rollup_l2::hex::encode(&self.bridge_script),
         }
     }
 

@@ -8,7 +8,7 @@
 //! | `rollup_getTransactionReceipt` | `[id hex]` | `{tx_id, block_number, position, receipt}` or null |
 //! | `rollup_getStateRoot` | none | `{block_number, state_root}` |
 //! | `rollup_getAccountProof` | `[index]` | `{index, account, leaf, siblings, state_root}` |
-//! | `rollup_getL1Status` | none | `{stalled, anchor_height, anchor_hash, cursor, final_tip_height, forced_inclusion_window}`: `stalled` is why blocks are not produced, or null |
+//! | `rollup_getL1Status` | none | `{stalled, anchor_height, anchor_hash, cursor, final_tip_height, forced_inclusion_window, bridge_script}`: `stalled` is why blocks are not produced, or null |
 //!
 //! Rejections have stable codes (see [`error_code`]), with the reason in `data`.
 
