@@ -309,6 +309,32 @@ fn a_deposit_is_credited_after_finality_and_a_censored_transfer_is_forced_throug
     assert_eq!(status["cursor"], 2);
     assert_eq!(node.metric("rollup_sequencer_l1_stalled"), Some(0.0));
     assert_eq!(node.metric("rollup_sequencer_l1_anchor_lag_blocks"), Some(0.0));
+
+    // Restarted, the follower scans again from the start height: the same messages
+    // get the same cursors, nothing is consumed twice, production goes on.
+    let mut node = node;
+    node.restart();
+    node.wait_ready();
+    let transfer = UserTx::Transfer(Transfer {
+        from: 9,
+        to: 3,
+        to_pubkey: pubkey_of(&receiver),
+        amount: 100,
+        fee: 1,
+        nonce: 2,
+    });
+    let signed = SignedTx { signature: sign(&depositor, &transfer.signing_message(chain_id)), tx: transfer };
+    let id = node.rpc_ok("rollup_sendTransaction", json!([hex::encode(&signed.encode())]));
+    wait_for("a transfer after the restart", || {
+        !node.rpc_ok("rollup_getTransactionReceipt", json!([id])).is_null()
+    });
+    let status = node.rpc_ok("rollup_getL1Status", json!([]));
+    assert_eq!(
+        (status["cursor"].as_u64(), status["anchor_height"].as_u64()),
+        (Some(2), Some(u64::from(tip_final)))
+    );
+    assert_eq!(account(&node, 9), Some((330 - 202, 2)));
+    assert_eq!(account(&node, 2), Some((rollup_l2::DEVNET_USER_BALANCE - 5_010, 1)));
 }
 
 /// Runs `rollup wallet ARGS`, which must succeed; its standard output.
