@@ -99,9 +99,13 @@ pub enum ChainError {
 #[derive(Clone, Debug)]
 pub struct LightClient {
     start_height: u32,
+    /// The height of `chain[0]`: the start height until a block is final, then the
+    /// final tip (blocks below it are never needed again).
+    base_height: u32,
     finality_depth: u32,
     max_headers_per_sync: u32,
-    /// The followed chain: the block at `start_height + i` at index `i`.
+    /// The followed chain from `base_height` on: the block at `base_height + i` at
+    /// index `i`.
     chain: Vec<(BlockHash, Header)>,
     /// The highest block reported final.
     final_tip: Option<BlockRef>,
@@ -115,6 +119,7 @@ impl LightClient {
     pub fn new(start_height: u32, finality_depth: u32) -> Self {
         Self {
             start_height,
+            base_height: start_height,
             finality_depth: finality_depth.max(1),
             max_headers_per_sync: DEFAULT_MAX_HEADERS_PER_SYNC,
             chain: Vec::new(),
@@ -146,15 +151,16 @@ impl LightClient {
         self.source_tip
     }
 
-    /// The followed block at `height`, if any.
+    /// The followed block at `height`, if any (blocks below the final tip are
+    /// forgotten).
     pub fn block_at(&self, height: u32) -> Option<BlockRef> {
-        let index = usize::try_from(height.checked_sub(self.start_height)?).ok()?;
+        let index = usize::try_from(height.checked_sub(self.base_height)?).ok()?;
         self.chain.get(index).map(|(hash, _)| BlockRef { height, hash: *hash })
     }
 
     /// The height of the followed block at `index`.
     fn height_of(&self, index: usize) -> Option<u32> {
-        self.start_height.checked_add(u32::try_from(index).ok()?)
+        self.base_height.checked_add(u32::try_from(index).ok()?)
     }
 
     /// Brings the followed chain to the source's best tip: walks back past blocks the
@@ -237,6 +243,13 @@ impl LightClient {
                     }
                 }
             }
+        }
+        // Keep the final tip (the parent of what comes next) and what is above it.
+        if let Some(final_tip) = self.final_tip {
+            let below = final_tip.height.saturating_sub(self.base_height);
+            let below = usize::try_from(below).unwrap_or(usize::MAX).min(self.chain.len());
+            self.chain.drain(..below);
+            self.base_height = self.base_height.saturating_add(u32::try_from(below).unwrap_or(u32::MAX));
         }
         Ok(update)
     }
@@ -353,6 +366,10 @@ mod tests {
         assert_eq!(client.tip(), Some(BlockRef { height: 9, hash: chain.hash(9) }));
         assert_eq!(client.final_tip(), Some(BlockRef { height: 8, hash: chain.hash(8) }));
         assert_eq!(client.source_tip_height(), Some(9));
+        // Only the final tip and what is above it are kept.
+        assert_eq!(client.chain.len(), 2);
+        assert_eq!(client.block_at(7), None);
+        assert_eq!(client.block_at(8), Some(BlockRef { height: 8, hash: chain.hash(8) }));
         assert_eq!(client.sync(&chain).unwrap(), ChainUpdate::default());
         chain.extend(2, 0);
         assert_eq!(client.sync(&chain).unwrap().finalized, chain.refs(9..=10));
