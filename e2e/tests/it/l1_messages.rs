@@ -413,3 +413,37 @@ fn the_wallet_deposits_and_force_sends_through_bitcoin() {
     let balance = wallet(&["--wallet", bob, "--node", node.url(), "balance"]);
     assert_eq!(balance.trim(), "account 13: balance 1000 sat, nonce 0");
 }
+
+#[test]
+fn a_sequencer_that_cannot_reach_bitcoin_produces_no_block_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on port 1: Esplora is unreachable.
+    let config = "[roles]\nsequencer = true\n[bitcoin]\nesplora_url = \"http://127.0.0.1:1\"\n\
+                  [sequencer]\nblock_time_ms = 20\nfollow_bitcoin = true\nl1_poll_ms = 20\n";
+    let node = NodeProcess::start(NodeOptions::default().config(config).data_dir(&dir.path().join("data")));
+    node.wait_ready();
+    let user = SecretKey::from_seed(DEVNET_USER_SEED);
+    let chain_id = node.rpc_ok("rollup_nodeInfo", json!([]))["chain_id"].as_u64().unwrap();
+    let transfer = UserTx::Transfer(Transfer {
+        from: 2,
+        to: 3,
+        to_pubkey: pubkey_of(&SecretKey::from_seed(b"unreachable")),
+        amount: 10,
+        fee: 1,
+        nonce: 1,
+    });
+    let signed = SignedTx { signature: sign(&user, &transfer.signing_message(chain_id)), tx: transfer };
+    let id = node.rpc_ok("rollup_sendTransaction", json!([hex::encode(&signed.encode())]));
+    wait_for("the stall to be reported", || {
+        node.rpc_ok("rollup_getL1Status", json!([]))["stalled"].as_str().is_some_and(|reason| {
+            reason.starts_with(
+                "L1 messages unavailable: cannot follow Bitcoin: bitcoin source: cannot read the tip height",
+            )
+        })
+    });
+    // No final Bitcoin tip is known, so no block can be shown to keep the window.
+    assert_eq!(node.rpc_ok("rollup_getStateRoot", json!([]))["block_number"], 0);
+    assert_eq!(node.rpc_ok("rollup_getTransactionReceipt", json!([id])), Value::Null);
+    assert_eq!(node.metric("rollup_sequencer_l1_stalled"), Some(1.0));
+    assert!(node.log().contains("block production stopped"), "{}", node.log());
+}
