@@ -191,13 +191,16 @@ pub fn start(
                 role.as_str(),
                 Box::new(move || {
                     let record = RoleComponent::load(role, &store)?.record();
-                    // A (re)load starts a new follower, which scans from the genesis
-                    // `l1.start_height` again; the previous one stops when dropped.
+                    // A (re)load starts a new follower, which goes on after the last
+                    // block it stored; the previous one stops when dropped.
                     let l1: Box<dyn L1MessageSource> = match &follow {
-                        Some((url, poll)) => Box::new(
-                            BitcoinL1Source::start_esplora(url, genesis.chain_id, &genesis.l1, *poll)
-                                .map_err(|error| format!("cannot start the Bitcoin follower: {error}"))?,
-                        ),
+                        Some((url, poll)) => Box::new(BitcoinL1Source::start_esplora(
+                            url,
+                            genesis.chain_id,
+                            &genesis.l1,
+                            *poll,
+                            Some(store.clone()),
+                        )?),
                         None => Box::new(QueueL1Source::default()),
                     };
                     let mut sequencer = SequencerComponent::load(store.clone(), &genesis, settings, l1)?;

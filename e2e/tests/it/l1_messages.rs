@@ -18,7 +18,7 @@ use rollup_l2::{
     L1Outpoint, L1Rules, L2Tx, PubKey, SignedTx, Transfer, UserTx, DEVNET_BRIDGE_SCRIPT, DEVNET_USER_SEED,
     SIGNATURE_LEN,
 };
-use rollup_roles::sequencer::{BitcoinL1Source, L1MessageSource, L1SourceError};
+use rollup_roles::sequencer::{BitcoinL1Source, L1MessageSource, L1SourceError, ScannedBlocks};
 use serde_json::{json, Value};
 
 use super::output_of;
@@ -95,9 +95,14 @@ fn deposits_and_forced_transactions_are_read_from_final_blocks() {
 
     let start_height = env.esplora().get_height().unwrap() + 1;
     let rules = L1Rules { start_height, finality_depth: 2, forced_inclusion_window: 6, ..L1Rules::devnet() };
-    let mut source =
-        BitcoinL1Source::start_esplora(env.esplora_url(), CHAIN_ID, &rules, Duration::from_millis(20))
-            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(rollup_storage::Store::open(dir.path(), CHAIN_ID).unwrap());
+    let start = |store: &std::sync::Arc<rollup_storage::Store>| {
+        let poll = Duration::from_millis(20);
+        BitcoinL1Source::start_esplora(env.esplora_url(), CHAIN_ID, &rules, poll, Some(store.clone()))
+            .unwrap()
+    };
+    let mut source = start(&store);
     assert_eq!(env.broadcast(&posted.commit), None);
     for reveal in &posted.reveals {
         assert_eq!(env.broadcast(reveal), None);
@@ -143,6 +148,20 @@ fn deposits_and_forced_transactions_are_read_from_final_blocks() {
     let after = next_at(&mut source, 2, start_height + 1);
     assert_eq!(after.anchor, anchor_of(&env, start_height + 1));
     assert_eq!(after.final_tip_height, start_height + 1);
+
+    // Started again on its store, the source goes on after the last scanned block:
+    // the same messages under the same cursors, without scanning again.
+    drop(source);
+    let scanned = store.read(|tx| tx.range::<ScannedBlocks>(.., 10)).unwrap();
+    let heights: Vec<u64> = scanned.iter().map(|(height, _)| *height).collect();
+    assert_eq!(heights, [u64::from(start_height), u64::from(start_height) + 1]);
+    assert_eq!(scanned[0].1.end_cursor, 2);
+    let mut source = start(&store);
+    let again = next_at(&mut source, 0, start_height + 1);
+    assert_eq!(again.messages, inclusion.messages);
+    assert_eq!(again.anchor, anchor_of(&env, start_height + 1));
+    // Nothing was appended twice: after the two messages there are none.
+    assert_eq!(next_at(&mut source, 2, start_height + 1).messages, vec![]);
 
     // Replacing final blocks stops the follower: no answer rather than a wrong one.
     env.reorg(3);

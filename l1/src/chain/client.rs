@@ -1,6 +1,5 @@
 //! [`LightClient`]: the followed header chain, its reorganisations and finality.
 
-use bitcoin::block::Header;
 use bitcoin::BlockHash;
 
 use super::source::{BitcoinSource, SourceError};
@@ -106,7 +105,7 @@ pub struct LightClient {
     max_headers_per_sync: u32,
     /// The followed chain from `base_height` on: the block at `base_height + i` at
     /// index `i`.
-    chain: Vec<(BlockHash, Header)>,
+    chain: Vec<BlockHash>,
     /// The highest block reported final.
     final_tip: Option<BlockRef>,
     /// The source's tip height at the last sync.
@@ -128,6 +127,17 @@ impl LightClient {
         }
     }
 
+    /// A client going on after `final_tip`, a block it (or an earlier run) reported
+    /// final: it is the followed chain's first block, and the next sync checks that
+    /// the source still has it.
+    pub fn resume(start_height: u32, finality_depth: u32, final_tip: BlockRef) -> Self {
+        let mut client = Self::new(start_height, finality_depth);
+        client.base_height = final_tip.height;
+        client.chain.push(final_tip.hash);
+        client.final_tip = Some(final_tip);
+        client
+    }
+
     /// Sets how many headers one [`sync`](Self::sync) reads at most (at least 1).
     pub fn with_max_headers_per_sync(mut self, max: u32) -> Self {
         self.max_headers_per_sync = max.max(1);
@@ -136,7 +146,7 @@ impl LightClient {
 
     /// The followed tip, `None` before the first block is read.
     pub fn tip(&self) -> Option<BlockRef> {
-        let (hash, _) = self.chain.last()?;
+        let hash = self.chain.last()?;
         Some(BlockRef { height: self.height_of(self.chain.len().checked_sub(1)?)?, hash: *hash })
     }
 
@@ -155,7 +165,7 @@ impl LightClient {
     /// forgotten).
     pub fn block_at(&self, height: u32) -> Option<BlockRef> {
         let index = usize::try_from(height.checked_sub(self.base_height)?).ok()?;
-        self.chain.get(index).map(|(hash, _)| BlockRef { height, hash: *hash })
+        self.chain.get(index).map(|hash| BlockRef { height, hash: *hash })
     }
 
     /// The height of the followed block at `index`.
@@ -225,7 +235,7 @@ impl LightClient {
                     });
                 }
             }
-            self.chain.push((hash, header));
+            self.chain.push(hash);
             read = read.saturating_add(1);
         }
 
@@ -262,7 +272,7 @@ mod tests {
     use std::cell::RefCell;
     use std::collections::HashMap;
 
-    use bitcoin::block::Version;
+    use bitcoin::block::{Header, Version};
     use bitcoin::hashes::Hash;
     use bitcoin::{Block, CompactTarget, TxMerkleNode};
 
@@ -468,6 +478,20 @@ mod tests {
             Err(ChainError::Source(SourceError("connection refused".to_owned())))
         );
         assert_eq!(client.final_tip(), Some(BlockRef { height: 3, hash: chain.hash(3) }));
+    }
+
+    #[test]
+    fn a_resumed_client_goes_on_after_its_final_tip_and_checks_it() {
+        let chain = Chain::new(10);
+        let mut client = LightClient::resume(0, 2, BlockRef { height: 5, hash: chain.hash(5) });
+        assert_eq!(client.sync(&chain).unwrap().finalized, chain.refs(6..=8));
+        // A final tip the source no longer has is refused at once.
+        let stale = BlockRef { height: 5, hash: BlockHash::all_zeros() };
+        let mut resumed = LightClient::resume(0, 2, stale);
+        assert_eq!(
+            resumed.sync(&chain),
+            Err(ChainError::FinalityViolated { height: 5, hash: BlockHash::all_zeros() })
+        );
     }
 
     #[test]

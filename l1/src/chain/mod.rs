@@ -15,7 +15,8 @@
 //! - [`build_deposit`]: the user's side, a deposit's commit and reveal whose reveal
 //!   pays the bridge the deposited amount.
 //!
-//! Nothing here is persisted: a follower starts from `l1.start_height` again.
+//! Nothing here is persisted: the caller keeps what it scanned and resumes a client
+//! after its last final block ([`LightClient::resume`]).
 
 mod client;
 mod post;

@@ -9,11 +9,15 @@
 //! [`L1MessageSource::next`] answer [`L1SourceError::Unavailable`] instead, and the
 //! sequencer stops producing blocks until Bitcoin answers again.
 //!
-//! Nothing is persisted: a started source scans again from `l1.start_height`, so the
-//! cursors it gives are those of the chain's first start as long as the final blocks
-//! are the same (they are final). The sequencer refuses messages that do not
+//! With a store (the node database), every scanned block and its messages are
+//! committed (tables `l1_scanned_blocks`, `l1_messages`) before the sequencer can
+//! see them, and a restarted source loads them and goes on after the last scanned
+//! block: the light client resumes from it and first checks that Bitcoin still has
+//! it. Without a store (tools, tests) a started source scans again from
+//! `l1.start_height`, which gives the same cursors as long as the final blocks are
+//! the same (they are final). Either way the sequencer refuses messages that do not
 //! continue its cursor and anchors that go back, so it waits (stalled, with the
-//! reason in its status) until the re-scan has reached its head.
+//! reason in its status) until the source has reached its head.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,10 +25,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bitcoin::hashes::Hash;
+use bitcoin::BlockHash;
 use rollup_l1::chain::{fetch_block, scan_block, BitcoinSource, BlockRef, ChainError, LightClient};
 use rollup_l2::{L1Anchor, L1Rules, L2Tx};
+use rollup_storage::{StorageError, Store};
 
 use super::component::{L1Inclusion, L1Message, L1MessageSource, L1SourceError};
+use super::tables::{L1Messages, ScannedBlock, ScannedBlocks, Stored};
 
 /// The messages of the final blocks scanned so far, by cursor, and where each block
 /// ends. Pure: the follower thread appends, the sequencer reads.
@@ -99,6 +106,43 @@ impl MessageLog {
     }
 }
 
+/// Why the Bitcoin source cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartL1SourceError {
+    /// The follower thread could not be started.
+    #[error("cannot start the Bitcoin follower thread: {0}")]
+    Thread(std::io::Error),
+    /// What was scanned before cannot be read.
+    #[error("cannot load the scanned Bitcoin blocks: {0}")]
+    Storage(#[from] StorageError),
+}
+
+/// Why a follower round failed.
+#[derive(Debug, thiserror::Error)]
+enum RoundError {
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error("cannot store a scanned block: {0}")]
+    Storage(#[from] StorageError),
+}
+
+/// The log and the last scanned block as `store` keeps them.
+fn load_log(store: &Store) -> Result<(MessageLog, Option<BlockRef>), StorageError> {
+    let (blocks, messages) = store.read(|tx| {
+        Ok((tx.range::<ScannedBlocks>(.., usize::MAX)?, tx.range::<L1Messages>(.., usize::MAX)?))
+    })?;
+    let mut log = MessageLog::default();
+    let mut last = None;
+    for (height, block) in blocks {
+        let height = u32::try_from(height).unwrap_or(u32::MAX);
+        log.blocks.push_back((L1Anchor { height, hash: block.hash }, block.end_cursor));
+        log.next_cursor = block.end_cursor;
+        last = Some(BlockRef { height, hash: BlockHash::from_byte_array(block.hash) });
+    }
+    log.messages = messages.into_iter().map(|(cursor, Stored(tx))| (cursor, tx)).collect();
+    Ok((log, last))
+}
+
 /// What the follower thread shares with the source.
 #[derive(Debug, Default)]
 struct Shared {
@@ -120,44 +164,67 @@ pub struct BitcoinL1Source {
 
 impl BitcoinL1Source {
     /// Starts following Esplora at `esplora_url` for the chain `chain_id` with
-    /// `rules`, polling every `poll` once caught up.
+    /// `rules`, polling every `poll` once caught up, keeping what it scanned in
+    /// `store` if given.
     pub fn start_esplora(
         esplora_url: &str,
         chain_id: u64,
         rules: &L1Rules,
         poll: Duration,
-    ) -> std::io::Result<Self> {
+        store: Option<Arc<Store>>,
+    ) -> Result<Self, StartL1SourceError> {
         let client = esplora_client::Builder::new(esplora_url).timeout(10).build_blocking();
-        Self::start(client, chain_id, rules.clone(), poll)
+        Self::start(client, chain_id, rules.clone(), poll, store)
     }
 
-    /// Starts following `source` on a thread of its own; the thread ends soon after
-    /// the returned source is dropped.
+    /// Starts following `source` on a thread of its own, going on after what `store`
+    /// holds; the thread ends soon after the returned source is dropped.
     pub fn start<S: BitcoinSource + Send + 'static>(
         source: S,
         chain_id: u64,
         rules: L1Rules,
         poll: Duration,
-    ) -> std::io::Result<Self> {
-        let shared = Arc::new(Mutex::new(Shared::default()));
+        store: Option<Arc<Store>>,
+    ) -> Result<Self, StartL1SourceError> {
+        let (log, last) = match &store {
+            Some(store) => load_log(store)?,
+            None => (MessageLog::default(), None),
+        };
+        let client = match last {
+            Some(last) => {
+                tracing::info!(
+                    target: "rollup::l1",
+                    height = last.height,
+                    messages = log.next_cursor(),
+                    "going on after the last scanned Bitcoin block"
+                );
+                LightClient::resume(rules.start_height, rules.finality_depth, last)
+            }
+            None => LightClient::new(rules.start_height, rules.finality_depth),
+        };
+        let shared = Arc::new(Mutex::new(Shared { log, ..Shared::default() }));
         let stop = Arc::new(AtomicBool::new(false));
         let mut follower = Follower {
             source,
             chain_id,
-            client: LightClient::new(rules.start_height, rules.finality_depth),
+            client,
             rules,
             pending: VecDeque::new(),
             shared: shared.clone(),
+            store,
         };
         let stopped = stop.clone();
-        std::thread::Builder::new().name("l1-follower".to_owned()).spawn(move || {
-            while !stopped.load(Ordering::Relaxed) {
-                let caught_up = follower.round();
-                if caught_up {
-                    sleep_unless(&stopped, poll);
+        std::thread::Builder::new()
+            .name("l1-follower".to_owned())
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    let caught_up = follower.round();
+                    if caught_up {
+                        sleep_unless(&stopped, poll);
+                    }
                 }
-            }
-        })?;
+            })
+            .map_err(StartL1SourceError::Thread)?;
         Ok(Self { shared, stop })
     }
 
@@ -206,6 +273,7 @@ struct Follower<S> {
     /// Blocks reported final and not scanned yet, lowest first.
     pending: VecDeque<BlockRef>,
     shared: Arc<Mutex<Shared>>,
+    store: Option<Arc<Store>>,
 }
 
 impl<S: BitcoinSource> Follower<S> {
@@ -233,7 +301,7 @@ impl<S: BitcoinSource> Follower<S> {
         }
     }
 
-    fn try_round(&mut self) -> Result<bool, ChainError> {
+    fn try_round(&mut self) -> Result<bool, RoundError> {
         let update = self.client.sync(&self.source)?;
         for dropped in &update.dropped {
             tracing::info!(
@@ -256,7 +324,22 @@ impl<S: BitcoinSource> Follower<S> {
                 );
             }
             let anchor = L1Anchor { height: block.height, hash: block.hash.to_byte_array() };
-            lock(&self.shared).log.push_block(anchor, found.into_iter().map(|message| message.tx).collect());
+            let txs: Vec<L2Tx> = found.into_iter().map(|message| message.tx).collect();
+            if let Some(store) = &self.store {
+                // Only this thread appends: the log's next cursor is stable here.
+                let first = lock(&self.shared).log.next_cursor();
+                let end_cursor = first.saturating_add(u64::try_from(txs.len()).unwrap_or(u64::MAX));
+                store.write(|tx| {
+                    for (cursor, message) in (first..).zip(&txs) {
+                        tx.put::<L1Messages>(&cursor, &Stored(message.clone()))?;
+                    }
+                    tx.put::<ScannedBlocks>(
+                        &u64::from(block.height),
+                        &ScannedBlock { hash: anchor.hash, end_cursor },
+                    )
+                })?;
+            }
+            lock(&self.shared).log.push_block(anchor, txs);
             self.pending.pop_front();
         }
         let caught_up = self.client.tip().map(|tip| tip.height) >= self.client.source_tip_height()

@@ -12,12 +12,13 @@ pub use component::{
     LoadSequencerError, QueueL1Source, SequencerComponent, SequencerMetrics, SequencerSettings,
     SubmitTxError,
 };
-pub use l1_source::{BitcoinL1Source, MessageLog};
+pub use l1_source::{BitcoinL1Source, MessageLog, StartL1SourceError};
 pub use mempool::{Admitted, Mempool, MempoolLimits, PendingTx, SubmitError};
 pub use rpc::{
     error_code, register, AccountQuery, GetAccount, GetAccountProof, GetBlock, GetL1Status, GetReceipt,
     GetStateRoot, SequencerSenders, SubmitTx, MALFORMED_TRANSACTION,
 };
 pub use tables::{
-    Accounts, Blocks, L2Meta, PendingTxs, ReceiptRecord, Receipts, Stored, StoredDigest, TreeNodes,
+    Accounts, Blocks, L1Messages, L2Meta, PendingTxs, ReceiptRecord, Receipts, ScannedBlock, ScannedBlocks,
+    Stored, StoredDigest, TreeNodes,
 };
