@@ -264,11 +264,26 @@ pub struct SequencerConfig {
     pub mempool_per_account: u64,
     /// Most pending transactions in all.
     pub mempool_total: u64,
+    /// Take L1 messages (deposits, forced transactions) from Bitcoin through
+    /// `bitcoin.esplora_url`, and keep the forced inclusion window: the sequencer
+    /// then stops producing blocks while Bitcoin is unreachable. Off: no L1 message
+    /// is ever included and blocks anchor to height 0 (development without Bitcoin).
+    pub follow_bitcoin: bool,
+    /// With `follow_bitcoin`, how often to ask Esplora for new blocks once caught
+    /// up, in milliseconds.
+    pub l1_poll_ms: u64,
 }
 
 impl Default for SequencerConfig {
     fn default() -> Self {
-        Self { block_time_ms: 1_000, max_block_txs: 128, mempool_per_account: 64, mempool_total: 100_000 }
+        Self {
+            block_time_ms: 1_000,
+            max_block_txs: 128,
+            mempool_per_account: 64,
+            mempool_total: 100_000,
+            follow_bitcoin: false,
+            l1_poll_ms: 1_000,
+        }
     }
 }
 
@@ -388,6 +403,10 @@ pub struct DebugConfig {
     /// Enables the `debug_crashRole` JSON-RPC method, which makes a role panic so
     /// that tests can watch the supervisor restart it.
     pub fault_injection: bool,
+    /// Account indexes whose JSON-RPC transactions the sequencer acknowledges and
+    /// then drops instead of including them: a censoring sequencer, for tests of
+    /// forced inclusion. Requires `fault_injection`.
+    pub ignore_rpc_txs_from: Vec<u32>,
 }
 
 /// Implements `TryFrom<String>` for a unit enum from its lower-case names, with an

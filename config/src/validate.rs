@@ -8,7 +8,7 @@ use crate::error::ConfigIssue;
 use crate::model::{BitcoinNetwork, Config, Role};
 
 /// Bounds of numeric keys: `(key, value, min, max)`.
-fn ranges(config: &Config) -> [(&'static str, u64, u64, u64); 11] {
+fn ranges(config: &Config) -> [(&'static str, u64, u64, u64); 12] {
     let rpc = &config.rpc;
     let supervisor = &config.supervisor;
     let sequencer = &config.sequencer;
@@ -17,6 +17,7 @@ fn ranges(config: &Config) -> [(&'static str, u64, u64, u64); 11] {
         ("sequencer.max_block_txs", sequencer.max_block_txs, 1, 65_536),
         ("sequencer.mempool_per_account", sequencer.mempool_per_account, 1, 65_536),
         ("sequencer.mempool_total", sequencer.mempool_total, 1, 10_000_000),
+        ("sequencer.l1_poll_ms", sequencer.l1_poll_ms, 10, 600_000),
         ("rpc.max_body_bytes", rpc.max_body_bytes, 1024, 256 * 1024 * 1024),
         ("rpc.max_batch_len", rpc.max_batch_len, 1, 10_000),
         ("rpc.workers", rpc.workers, 1, 256),
@@ -148,6 +149,12 @@ fn cross_role(config: &Config) -> Vec<ConfigIssue> {
     }
     if config.debug.fault_injection && config.bitcoin.network == BitcoinNetwork::Bitcoin {
         issues.push(ConfigIssue::new("debug.fault_injection", "refused on bitcoin mainnet"));
+    }
+    if !config.debug.ignore_rpc_txs_from.is_empty() && !config.debug.fault_injection {
+        issues.push(ConfigIssue::new(
+            "debug.ignore_rpc_txs_from",
+            "only honoured with debug.fault_injection = true: set it, or empty this list",
+        ));
     }
     issues
 }

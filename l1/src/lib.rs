@@ -10,6 +10,10 @@
 //!   the leaf's P2TR output) and a reveal transaction (spending it through the leaf,
 //!   signed by the poster). Readers decode the envelopes of mined reveals strictly,
 //!   skip foreign leaves, and reassemble a batch's blob from its chunks.
+//! - [`chain`]: the light client that follows Bitcoin headers through Esplora
+//!   (links, proof of work, reorganisations, finality) and the scanner that reads
+//!   the L1 messages (deposits, forced transactions) of final blocks.
 
+pub mod chain;
 pub mod da;
 pub mod script;

@@ -36,6 +36,94 @@ pub struct Genesis {
     /// binary for every block and logs the registry's root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_control: Option<CodeControlGroup>,
+    /// The Bitcoin side: the bridge, where scanning starts, finality and the forced
+    /// inclusion window (defaults to [`L1Rules::devnet`] when absent).
+    #[serde(default = "L1Rules::devnet")]
+    pub l1: L1Rules,
+}
+
+/// The consensus rules of the L1 messages (`PROTOCOL.md` section 3): which Bitcoin
+/// blocks are scanned, when a block is final, what a deposit must pay, and how far an
+/// L2 block's anchor may lag the final Bitcoin tip.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct L1Rules {
+    /// The bridge's output script (hex in JSON): a deposit counts only if the
+    /// transaction carrying it pays at least its amount to exactly this script.
+    #[serde(with = "crate::hex::serde_bytes")]
+    pub bridge_script: Vec<u8>,
+    /// The first Bitcoin height scanned for L1 messages; earlier blocks are ignored.
+    pub start_height: u32,
+    /// A Bitcoin block is final once it has this many confirmations, counting
+    /// itself: with tip height `t`, block `h` is final when `t - h + 1 >= finality_depth`.
+    pub finality_depth: u32,
+    /// An L2 block's `l1_anchor` is at most this many Bitcoin blocks below the final
+    /// Bitcoin tip.
+    pub forced_inclusion_window: u32,
+}
+
+/// The development bridge script: a P2TR output whose output key is BIP-341's
+/// provably unspendable point `H` (untweaked), so nobody can spend it. Deposits on a
+/// development chain are burned on Bitcoin until the bridge contract exists.
+pub const DEVNET_BRIDGE_SCRIPT: [u8; 34] = [
+    0x51, 0x20, 0x50, 0x92, 0x9b, 0x74, 0xc1, 0xa0, 0x49, 0x54, 0xb7, 0x8b, 0x4b, 0x60, 0x35, 0xe9, 0x7a,
+    0x5e, 0x07, 0x8a, 0x5a, 0x0f, 0x28, 0xec, 0x96, 0xd5, 0x47, 0xbf, 0xee, 0x9a, 0xce, 0x80, 0x3a, 0xc0,
+];
+
+/// The longest bridge script: a witness program of 40 bytes with its version and push.
+pub const MAX_BRIDGE_SCRIPT_LEN: usize = 42;
+/// The deepest finality a genesis may ask for (about a week of Bitcoin blocks).
+pub const MAX_FINALITY_DEPTH: u32 = 1008;
+/// The widest forced inclusion window (about a week of Bitcoin blocks).
+pub const MAX_FORCED_INCLUSION_WINDOW: u32 = 1008;
+
+impl L1Rules {
+    /// The development rules: the unspendable [`DEVNET_BRIDGE_SCRIPT`], scanning from
+    /// height 0, final at 2 confirmations, anchors at most 6 blocks behind.
+    pub fn devnet() -> Self {
+        Self {
+            bridge_script: DEVNET_BRIDGE_SCRIPT.to_vec(),
+            start_height: 0,
+            finality_depth: 2,
+            forced_inclusion_window: 6,
+        }
+    }
+
+    /// Every broken rule, in words.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.bridge_script.is_empty() || self.bridge_script.len() > MAX_BRIDGE_SCRIPT_LEN {
+            problems.push(format!(
+                "l1.bridge_script is {} bytes, it must be 1 to {MAX_BRIDGE_SCRIPT_LEN} bytes",
+                self.bridge_script.len()
+            ));
+        }
+        if self.finality_depth == 0 || self.finality_depth > MAX_FINALITY_DEPTH {
+            problems.push(format!(
+                "l1.finality_depth is {}, it must be in 1..={MAX_FINALITY_DEPTH}",
+                self.finality_depth
+            ));
+        }
+        if self.forced_inclusion_window == 0 || self.forced_inclusion_window > MAX_FORCED_INCLUSION_WINDOW {
+            problems.push(format!(
+                "l1.forced_inclusion_window is {}, it must be in 1..={MAX_FORCED_INCLUSION_WINDOW}",
+                self.forced_inclusion_window
+            ));
+        }
+        problems
+    }
+
+    /// The height of the final Bitcoin tip when the best tip is at `tip`, `None` while
+    /// no block is final yet.
+    pub fn final_height(&self, tip: u32) -> Option<u32> {
+        tip.checked_sub(self.finality_depth.saturating_sub(1))
+    }
+}
+
+impl Default for L1Rules {
+    fn default() -> Self {
+        Self::devnet()
+    }
 }
 
 /// The default block circuit capacities.
@@ -97,6 +185,7 @@ impl Genesis {
             block_capacities: default_capacities(),
             batch: BatchRules::default(),
             code_control: None,
+            l1: L1Rules::devnet(),
         }
     }
 
@@ -137,6 +226,7 @@ impl Genesis {
             }
         }
         problems.extend(self.batch.problems());
+        problems.extend(self.l1.problems());
         let capacities = &self.block_capacities;
         if capacities.is_empty()
             || capacities.len() > MAX_BLOCK_CLASSES
@@ -199,6 +289,11 @@ impl Genesis {
             }
             None => input.push(F::ZERO),
         }
+        input.push(F::from_canonical_usize(self.l1.bridge_script.len()));
+        input.extend(crate::types::pack_bytes(&self.l1.bridge_script));
+        input.push(F::from_canonical_u32(self.l1.start_height));
+        input.push(F::from_canonical_u32(self.l1.finality_depth));
+        input.push(F::from_canonical_u32(self.l1.forced_inclusion_window));
         hash(Domain::Genesis, &input)
     }
 
@@ -210,5 +305,117 @@ impl Genesis {
                 Account { pubkey: account.pubkey, balance: account.balance, nonce: 0 },
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn l1_rules_default_to_the_devnet_and_are_read_from_json() {
+        let genesis = Genesis::devnet(3);
+        let json = serde_json::to_value(&genesis).unwrap();
+        assert_eq!(
+            json["l1"],
+            serde_json::json!({
+                "bridge_script": "512050929b74c1a04954b78b4b6035e97a5e078a5a0f28ec96d547bfee9ace803ac0",
+                "start_height": 0,
+                "finality_depth": 2,
+                "forced_inclusion_window": 6,
+            })
+        );
+        // A file without `l1` gets the development rules.
+        let mut without = json.clone();
+        without.as_object_mut().unwrap().remove("l1");
+        assert_eq!(Genesis::from_json(&without.to_string()).unwrap(), genesis);
+
+        let mut custom = json.clone();
+        custom["l1"] = serde_json::json!({
+            "bridge_script": "0014aabbccddeeff00112233445566778899aabbccdd",
+            "start_height": 800_000,
+            "finality_depth": 6,
+            "forced_inclusion_window": 144,
+        });
+        let read = Genesis::from_json(&custom.to_string()).unwrap();
+        assert_eq!(
+            read.l1,
+            L1Rules {
+                bridge_script: crate::hex::decode("0014aabbccddeeff00112233445566778899aabbccdd").unwrap(),
+                start_height: 800_000,
+                finality_depth: 6,
+                forced_inclusion_window: 144,
+            }
+        );
+
+        let mut unknown = json.clone();
+        unknown["l1"]["confirmations"] = serde_json::json!(3);
+        assert!(Genesis::from_json(&unknown.to_string())
+            .unwrap_err()
+            .to_string()
+            .starts_with("genesis is not valid: unknown field `confirmations`"));
+        let mut not_hex = json;
+        not_hex["l1"]["bridge_script"] = serde_json::json!("51z0");
+        assert!(Genesis::from_json(&not_hex.to_string())
+            .unwrap_err()
+            .to_string()
+            .starts_with("genesis is not valid: not a hex string of whole bytes"));
+    }
+
+    #[test]
+    fn l1_rules_are_validated_in_words() {
+        let genesis = Genesis {
+            l1: L1Rules {
+                bridge_script: Vec::new(),
+                start_height: 5,
+                finality_depth: 0,
+                forced_inclusion_window: MAX_FORCED_INCLUSION_WINDOW + 1,
+            },
+            ..Genesis::devnet(3)
+        };
+        assert_eq!(
+            genesis.validate().unwrap_err().to_string(),
+            "invalid genesis: l1.bridge_script is 0 bytes, it must be 1 to 42 bytes; \
+             l1.finality_depth is 0, it must be in 1..=1008; \
+             l1.forced_inclusion_window is 1009, it must be in 1..=1008"
+        );
+        let long = Genesis {
+            l1: L1Rules { bridge_script: vec![0x51; 43], finality_depth: 1009, ..L1Rules::devnet() },
+            ..Genesis::devnet(3)
+        };
+        assert_eq!(
+            long.validate().unwrap_err().to_string(),
+            "invalid genesis: l1.bridge_script is 43 bytes, it must be 1 to 42 bytes; \
+             l1.finality_depth is 1009, it must be in 1..=1008"
+        );
+        assert!(Genesis::devnet(3).validate().is_ok());
+    }
+
+    #[test]
+    fn the_hash_covers_every_l1_rule() {
+        let base = Genesis::devnet(3);
+        let changed = [
+            L1Rules { bridge_script: vec![0x51], ..L1Rules::devnet() },
+            L1Rules { start_height: 1, ..L1Rules::devnet() },
+            L1Rules { finality_depth: 3, ..L1Rules::devnet() },
+            L1Rules { forced_inclusion_window: 7, ..L1Rules::devnet() },
+        ];
+        for l1 in changed {
+            let other = Genesis { l1: l1.clone(), ..base.clone() };
+            assert_ne!(other.hash(), base.hash(), "{l1:?}");
+        }
+    }
+
+    #[test]
+    fn final_height_counts_the_block_itself() {
+        let rules = L1Rules { finality_depth: 2, ..L1Rules::devnet() };
+        assert_eq!(rules.final_height(0), None);
+        assert_eq!(rules.final_height(1), Some(0));
+        assert_eq!(rules.final_height(10), Some(9));
+        let one = L1Rules { finality_depth: 1, ..L1Rules::devnet() };
+        assert_eq!(one.final_height(10), Some(10));
+        assert_eq!(one.final_height(u32::MAX), Some(u32::MAX));
     }
 }

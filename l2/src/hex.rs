@@ -19,6 +19,22 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
+/// Serde adapter writing bytes as a lower-case hex string (`#[serde(with = ...)]`).
+pub mod serde_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `bytes` as hex.
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&super::encode(bytes))
+    }
+
+    /// Reads a hex string of whole bytes.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        super::decode(&text).ok_or_else(|| serde::de::Error::custom("not a hex string of whole bytes"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

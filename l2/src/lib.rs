@@ -8,6 +8,7 @@ pub mod ecgfp5;
 mod genesis;
 mod hash;
 pub mod hex;
+mod l1_message;
 mod rebuild;
 mod sig;
 mod stf;
@@ -24,10 +25,14 @@ pub use code_control::{
     LAST_BLOCK_NUMBER, MAX_CODE_ENTRIES,
 };
 pub use genesis::{
-    Genesis, GenesisAccount, GenesisError, DEFAULT_BLOCK_CAPACITIES, DEVNET_FEE_SEED, DEVNET_USER_BALANCE,
-    DEVNET_USER_SEED, MAX_BLOCK_CAPACITY, MAX_BLOCK_CLASSES,
+    Genesis, GenesisAccount, GenesisError, L1Rules, DEFAULT_BLOCK_CAPACITIES, DEVNET_BRIDGE_SCRIPT,
+    DEVNET_FEE_SEED, DEVNET_USER_BALANCE, DEVNET_USER_SEED, MAX_BLOCK_CAPACITY, MAX_BLOCK_CLASSES,
+    MAX_BRIDGE_SCRIPT_LEN, MAX_FINALITY_DEPTH, MAX_FORCED_INCLUSION_WINDOW,
 };
 pub use hash::{hash, hash_pair, Digest, Domain, F};
+pub use l1_message::{
+    decode_forced_payload, encode_forced_payload, DecodeL1MessageError, DepositPayload, DEPOSIT_PAYLOAD_LEN,
+};
 pub use rebuild::{RebuildError, Rebuilder};
 pub use sig::{pubkey_from, pubkey_of, sign, verify};
 pub use stf::{

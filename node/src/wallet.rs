@@ -1,5 +1,6 @@
 //! `rollup wallet`: an L2 key in a file, and transfers, withdrawals and queries through
-//! a node's JSON-RPC.
+//! a node's JSON-RPC; deposits and forced transfers posted on Bitcoin through Esplora
+//! with a Bitcoin key (L1 messages, `docs/protocol.md`).
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -10,7 +11,8 @@ use anyhow::{anyhow, bail, Context as _};
 use clap::{Args, Subcommand};
 use rollup_l2::ecgfp5::{PublicKey, SecretKey};
 use rollup_l2::{
-    hex, pubkey_from, pubkey_of, sign, Encode, PubKey, SignedTx, Transfer, UserTx, Withdraw, DEVNET_USER_SEED,
+    encode_forced_payload, hex, pubkey_from, pubkey_of, sign, DepositPayload, Encode, L2Tx, PubKey, SignedTx,
+    Transfer, UserTx, Withdraw, DEVNET_USER_SEED,
 };
 use serde_json::{json, Value};
 
@@ -66,12 +68,107 @@ enum WalletCommand {
         #[arg(long, default_value_t = 1)]
         fee: u64,
     },
+    /// Deposit from Bitcoin: post a deposit whose reveal pays the bridge AMOUNT
+    /// satoshis; the account is credited once the reveal's block is final.
+    Deposit {
+        /// Amount in satoshis.
+        amount: u64,
+        /// The account to credit: by default this key's account; a free index
+        /// creates the account with this key.
+        #[arg(long)]
+        to: Option<u32>,
+        #[command(flatten)]
+        bitcoin: BitcoinArgs,
+    },
+    /// Force a transfer through Bitcoin (when the sequencer ignores it): post it in
+    /// a forced-transaction envelope; it executes once its block is final.
+    ForceSend {
+        /// The receiver's account index.
+        #[arg(long)]
+        to: u32,
+        /// The receiver's public key (from `rollup wallet address`).
+        #[arg(long, value_name = "HEX")]
+        to_pubkey: String,
+        /// Amount in satoshis.
+        #[arg(long)]
+        amount: u64,
+        /// Fee in satoshis.
+        #[arg(long, default_value_t = 1)]
+        fee: u64,
+        #[command(flatten)]
+        bitcoin: BitcoinArgs,
+    },
     /// List the transactions of the account in the last blocks.
     History {
         /// How many recent blocks to scan.
         #[arg(long, default_value_t = 1_000)]
         blocks: u64,
     },
+}
+
+/// The Bitcoin side of `deposit` and `force-send`.
+#[derive(Debug, Args)]
+struct BitcoinArgs {
+    /// The Bitcoin key file: a secret key in hex, spent by its BIP-86 key path (as
+    /// `rollup devnet` writes `<data_dir>/bitcoin/user.key`).
+    #[arg(long, value_name = "FILE")]
+    bitcoin_key: PathBuf,
+    /// Base URL of the Esplora API.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:3002")]
+    esplora: String,
+    /// Fee rate in satoshis per virtual byte.
+    #[arg(long, default_value_t = 2)]
+    fee_rate: u64,
+}
+
+/// A Bitcoin key with its coins, through Esplora.
+struct BitcoinPoster {
+    keypair: bitcoin::key::Keypair,
+    script: bitcoin::ScriptBuf,
+    esplora: esplora_client::BlockingClient,
+    fee_rate: bitcoin::FeeRate,
+}
+
+impl BitcoinPoster {
+    fn open(args: &BitcoinArgs) -> anyhow::Result<Self> {
+        let secp = bitcoin::key::Secp256k1::new();
+        let text = std::fs::read_to_string(&args.bitcoin_key)
+            .with_context(|| format!("cannot read the Bitcoin key {}", args.bitcoin_key.display()))?;
+        let secret: bitcoin::secp256k1::SecretKey = text
+            .trim()
+            .parse()
+            .map_err(|_| anyhow!("the Bitcoin key {} is not a hex secret key", args.bitcoin_key.display()))?;
+        let keypair = bitcoin::key::Keypair::from_secret_key(&secp, &secret);
+        let script = bitcoin::ScriptBuf::new_p2tr(&secp, keypair.x_only_public_key().0, None);
+        let esplora =
+            esplora_client::Builder::new(args.esplora.trim_end_matches('/')).timeout(30).build_blocking();
+        let fee_rate = bitcoin::FeeRate::from_sat_per_vb(args.fee_rate)
+            .ok_or_else(|| anyhow!("--fee-rate {} is too high", args.fee_rate))?;
+        Ok(Self { keypair, script, esplora, fee_rate })
+    }
+
+    /// Every coin of the key, as funding.
+    fn coins(&self) -> anyhow::Result<Vec<rollup_l1::da::FundingUtxo>> {
+        let utxos = self.esplora.get_scripthash_utxos(&self.script).context("cannot list the key's coins")?;
+        if utxos.is_empty() {
+            bail!("the Bitcoin key has no coins (its script is {})", self.script.to_hex_string());
+        }
+        Ok(utxos
+            .into_iter()
+            .map(|utxo| rollup_l1::da::FundingUtxo {
+                outpoint: bitcoin::OutPoint::new(utxo.txid, utxo.vout),
+                output: bitcoin::TxOut { value: utxo.value, script_pubkey: self.script.clone() },
+            })
+            .collect())
+    }
+
+    /// Broadcasts the commit, then the reveal; returns the reveal's id.
+    fn broadcast(&self, posted: &rollup_l1::da::CommitReveal) -> anyhow::Result<bitcoin::Txid> {
+        self.esplora.broadcast(&posted.commit).context("cannot broadcast the commit")?;
+        let reveal = posted.reveals.first().ok_or_else(|| anyhow!("no reveal was built"))?;
+        self.esplora.broadcast(reveal).context("cannot broadcast the reveal")?;
+        Ok(reveal.compute_txid())
+    }
 }
 
 fn default_wallet() -> PathBuf {
@@ -207,6 +304,70 @@ pub(crate) fn run(args: WalletArgs) -> anyhow::Result<()> {
             let tx = UserTx::Withdraw(Withdraw { from, amount, fee, nonce: nonce + 1, l1_script });
             let receipt = node.submit_and_wait(&key, node.chain_id()?, tx)?;
             println!("{}", serde_json::to_string_pretty(&receipt)?);
+        }
+        WalletCommand::Deposit { amount, to, bitcoin } => {
+            let key = load_key(&args.wallet)?;
+            let pubkey = pubkey_of(&key);
+            let to = match to {
+                Some(to) => to,
+                None => {
+                    node.own_account(&pubkey)
+                        .map_err(|_| {
+                            anyhow!(
+                            "this key has no account yet: pass --to with a free account index to create it"
+                        )
+                        })?
+                        .0
+                }
+            };
+            let chain_id = node.chain_id()?;
+            let bridge = node.call("rollup_getL1Status", json!([]))?["bridge_script"]
+                .as_str()
+                .and_then(hex::decode)
+                .ok_or_else(|| anyhow!("the node did not say its bridge script"))?;
+            let poster = BitcoinPoster::open(&bitcoin)?;
+            let payload = DepositPayload { to, to_pubkey: pubkey, amount };
+            let envelope = rollup_l1::da::Envelope::deposit(chain_id, payload.encode())?;
+            let posted = rollup_l1::chain::build_deposit(
+                &poster.keypair,
+                &envelope,
+                &bitcoin::ScriptBuf::from_bytes(bridge),
+                bitcoin::Amount::from_sat(amount),
+                &poster.coins()?,
+                poster.fee_rate,
+                &poster.script,
+            )?;
+            let reveal = poster.broadcast(&posted)?;
+            println!("deposit of {amount} sat to account {to} posted in {reveal} (output 0 pays the bridge)");
+            println!("it is credited once that transaction's block is final");
+        }
+        WalletCommand::ForceSend { to, to_pubkey, amount, fee, bitcoin } => {
+            let key = load_key(&args.wallet)?;
+            let to_pubkey = PublicKey::from_bytes(&unhex(&to_pubkey, "--to-pubkey")?)
+                .map_err(|error| anyhow!("--to-pubkey is not a public key: {error}"))?;
+            let to_pubkey = pubkey_from(&to_pubkey);
+            let (from, _, nonce) = node.own_account(&pubkey_of(&key))?;
+            let chain_id = node.chain_id()?;
+            let tx = UserTx::Transfer(Transfer { from, to, to_pubkey, amount, fee, nonce: nonce + 1 });
+            let signature = sign(&key, &tx.signing_message(chain_id));
+            let signed = SignedTx { tx, signature };
+            let id = L2Tx::Forced(signed.clone()).id(chain_id);
+            let poster = BitcoinPoster::open(&bitcoin)?;
+            let envelope =
+                rollup_l1::da::Envelope::forced_transaction(chain_id, encode_forced_payload(&signed))?;
+            let posted = rollup_l1::da::build_commit_reveal(
+                &poster.keypair,
+                &[envelope],
+                &poster.coins()?,
+                poster.fee_rate,
+                &poster.script,
+                &poster.script,
+            )?;
+            let reveal = poster.broadcast(&posted)?;
+            println!("forced transfer {id} posted in {reveal}");
+            println!(
+                "it executes once that transaction's block is final (receipt: rollup_getTransactionReceipt)"
+            );
         }
         WalletCommand::History { blocks } => {
             let key = load_key(&args.wallet)?;

@@ -1,6 +1,6 @@
 //! The role component that every role runs until its own logic lands.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -11,7 +11,8 @@ use rollup_l2::{Genesis, GenesisError};
 use crate::controller::{ControllerComponent, ControllerMetrics, ControllerSenders};
 use crate::prover::{BlockSource, Groth16Settings, ProverComponent, ProverMetrics, ProverSenders};
 use crate::sequencer::{
-    Journal, MempoolLimits, QueueL1Source, SequencerComponent, SequencerSenders, SequencerSettings,
+    BitcoinL1Source, Journal, L1MessageSource, MempoolLimits, QueueL1Source, SequencerComponent,
+    SequencerMetrics, SequencerSenders, SequencerSettings,
 };
 use crate::vigilante::{VigilanteComponent, VigilanteMetrics, VigilanteSenders, VigilanteSettings};
 use rollup_config::{Config, Role};
@@ -203,17 +204,43 @@ pub fn start(
                 },
             };
             let store_for_journal = store.clone();
+            // Following Bitcoin is opt-in: `bitcoin.esplora_url` always has a value,
+            // and a follower without Bitcoin would stop block production.
+            let follow = config.sequencer.follow_bitcoin.then(|| {
+                (config.bitcoin.esplora_url.clone(), Duration::from_millis(config.sequencer.l1_poll_ms))
+            });
+            let ignored: BTreeSet<u32> = match config.debug.fault_injection {
+                true => config.debug.ignore_rpc_txs_from.iter().copied().collect(),
+                false => BTreeSet::new(),
+            };
+            let metrics = SequencerMetrics::register(runtime.telemetry().metrics.registry());
             let addr = runtime.spawn(
                 role.as_str(),
                 Box::new(move || {
                     let record = RoleComponent::load(role, &store)?.record();
-                    let mut sequencer = SequencerComponent::load(
-                        store.clone(),
-                        &genesis,
-                        settings,
-                        Box::new(QueueL1Source::default()),
-                    )?;
+                    // A (re)load starts a new follower, which goes on after the last
+                    // block it stored; the previous one stops when dropped.
+                    let l1: Box<dyn L1MessageSource> = match &follow {
+                        Some((url, poll)) => Box::new(BitcoinL1Source::start_esplora(
+                            url,
+                            genesis.chain_id,
+                            &genesis.l1,
+                            *poll,
+                            Some(store.clone()),
+                        )?),
+                        None => Box::new(QueueL1Source::default()),
+                    };
+                    let mut sequencer = SequencerComponent::load(store.clone(), &genesis, settings, l1)?;
                     sequencer.set_role_record(record);
+                    sequencer.set_metrics(metrics.clone());
+                    if !ignored.is_empty() {
+                        tracing::warn!(
+                            target: "rollup::sequencer",
+                            ignored = ?ignored,
+                            "debug: the RPC transactions of these accounts are dropped"
+                        );
+                        sequencer.set_ignored_senders(ignored.clone());
+                    }
                     Ok(sequencer)
                 }),
             );
@@ -227,6 +254,7 @@ pub fn start(
                 receipt: Sender::new(name, &addr),
                 state_root: Sender::new(name, &addr),
                 proof: Sender::new(name, &addr),
+                l1_status: Sender::new(name, &addr),
             });
             continue;
         }

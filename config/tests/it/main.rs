@@ -320,6 +320,31 @@ fn fault_injection_is_refused_on_mainnet() {
 }
 
 #[test]
+fn ignoring_rpc_senders_needs_fault_injection() {
+    let (_dir, path) = file("[roles]\nsequencer = true\n[debug]\nignore_rpc_txs_from = [2, 3]\n");
+    let origin = path.display().to_string();
+    let found = issues(load(&with_file(&path)));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].key, "debug.ignore_rpc_txs_from");
+    assert_eq!(found[0].origin.as_deref(), Some(origin.as_str()));
+    assert_eq!(
+        found[0].problem,
+        "only honoured with debug.fault_injection = true: set it, or empty this list"
+    );
+    let (_dir, path) = file(
+        "[roles]\nsequencer = true\n[debug]\nfault_injection = true\nignore_rpc_txs_from = [2, 3]\n\
+         [sequencer]\nfollow_bitcoin = true\nl1_poll_ms = 50\n",
+    );
+    let config = load(&with_file(&path)).unwrap();
+    assert_eq!(config.debug.ignore_rpc_txs_from, vec![2, 3]);
+    assert!(config.sequencer.follow_bitcoin);
+    assert_eq!(config.sequencer.l1_poll_ms, 50);
+    let (_dir, path) = file("[roles]\nsequencer = true\n[sequencer]\nl1_poll_ms = 5\n");
+    let found = issues(load(&with_file(&path)));
+    assert_eq!(found.iter().map(|issue| issue.key.as_str()).collect::<Vec<_>>(), ["sequencer.l1_poll_ms"]);
+}
+
+#[test]
 fn every_error_is_reported_at_once() {
     let (_dir, path) = file(
         "[roles]\nprover = true\n[rpc]\nlistn = \"x\"\nworkers = \"two\"\nmax_batch_len = 0\n[log]\nformat = \"xml\"\n",

@@ -1,9 +1,10 @@
 //! The sequencer: admits user transactions, produces blocks, keeps the L2 state.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use prometheus::{IntGauge, Registry};
 use rollup_actors::{Component, ComponentError};
 use rollup_l2::{
     tx_commitment, Account, AccountIndex, AccountTree, BatchCutter, BatchSpan, Block, BlockHeader,
@@ -38,16 +39,103 @@ pub struct L1Message {
     pub tx: L2Tx,
 }
 
-/// Where L1 messages come from, in protocol order. The Bitcoin-backed source comes
-/// with the DA layer; [`QueueL1Source`] serves tests and nodes without Bitcoin.
-pub trait L1MessageSource: Send {
-    /// Messages ready for inclusion with cursor ≥ `from`, at most `max`, in order.
-    fn ready(&mut self, from: u64, max: usize) -> Vec<L1Message>;
-    /// The anchor for a block that consumed messages up to the ones returned.
-    fn anchor(&self) -> L1Anchor;
+/// What the next block may take from Bitcoin: ready messages and the anchor.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct L1Inclusion {
+    /// The ready messages from the asked cursor on, in cursor order, at most as many
+    /// as asked: the block consumes all of them.
+    pub messages: Vec<L1Message>,
+    /// A final Bitcoin block such that every message of the blocks up to it has a
+    /// cursor below the asked cursor plus `messages.len()`: the block's `l1_anchor`.
+    pub anchor: L1Anchor,
+    /// The height of the final Bitcoin tip as the source last saw it: the anchor
+    /// may lag it by at most the genesis `l1.forced_inclusion_window`.
+    pub final_tip_height: u32,
 }
 
-/// An in-memory queue of L1 messages.
+/// Why a source cannot say what the next block may take.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum L1SourceError {
+    /// The source does not know the final Bitcoin tip or its messages now (Bitcoin
+    /// unreachable, still catching up, a block that broke the rules).
+    #[error("L1 messages unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Why the sequencer does not produce blocks: producing one would break the L1
+/// message rules (`PROTOCOL.md` section 3), or it cannot tell whether it would.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum L1Stall {
+    /// The source cannot answer.
+    #[error(transparent)]
+    Unavailable(#[from] L1SourceError),
+    /// Even consuming as many messages as a block holds, the anchor would lag the
+    /// final Bitcoin tip by more than the window.
+    #[error(
+        "the anchor would be Bitcoin block {anchor_height}, {lag} blocks below the final tip {final_tip_height}: \
+         over the forced inclusion window of {window}"
+    )]
+    WindowExceeded {
+        /// The best anchor the next block could have.
+        anchor_height: u32,
+        /// The final Bitcoin tip's height.
+        final_tip_height: u32,
+        /// How far below it the anchor is.
+        lag: u32,
+        /// The genesis `l1.forced_inclusion_window`.
+        window: u32,
+    },
+    /// The anchor would go below (or away from) the head's anchor.
+    #[error("the anchor would be Bitcoin block {proposed_height} ({proposed_hash}), behind the head's anchor {head_height} ({head_hash})")]
+    AnchorBehind {
+        /// The proposed anchor's height.
+        proposed_height: u32,
+        /// Its hash (hex, internal byte order).
+        proposed_hash: String,
+        /// The head's anchor height.
+        head_height: u32,
+        /// Its hash.
+        head_hash: String,
+    },
+    /// The source's messages do not continue the chain's cursor.
+    #[error("the L1 source gave message {found} where message {expected} comes next")]
+    CursorGap {
+        /// The cursor that comes next.
+        expected: u64,
+        /// The cursor given.
+        found: u64,
+    },
+}
+
+/// What the sequencer knows of its L1 side, for the status RPC.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct L1Status {
+    /// Why blocks are not produced, `None` while they are.
+    pub stalled: Option<String>,
+    /// The head's anchor height.
+    pub anchor_height: u32,
+    /// The head's anchor hash (hex, internal byte order).
+    pub anchor_hash: String,
+    /// The L1 cursor after the head: the messages consumed so far.
+    pub cursor: u64,
+    /// The final Bitcoin tip's height at the last answer of the source.
+    pub final_tip_height: Option<u32>,
+    /// The genesis `l1.forced_inclusion_window`.
+    pub forced_inclusion_window: u32,
+    /// The genesis `l1.bridge_script` (hex): where deposits pay.
+    pub bridge_script: String,
+}
+
+/// Where L1 messages come from, in protocol order: [`super::BitcoinL1Source`] follows
+/// Bitcoin; [`QueueL1Source`] serves tests and nodes without Bitcoin.
+pub trait L1MessageSource: Send {
+    /// The messages with cursor ≥ `from` that the next block consumes (at most `max`)
+    /// and its anchor, in one answer so that they agree.
+    fn next(&mut self, from: u64, max: usize) -> Result<L1Inclusion, L1SourceError>;
+}
+
+/// An in-memory queue of L1 messages, anchored to the default (height 0) anchor with
+/// a final tip at height 0: no window to keep.
 #[derive(Clone, Debug, Default)]
 pub struct QueueL1Source {
     queue: VecDeque<L1Message>,
@@ -61,12 +149,10 @@ impl QueueL1Source {
 }
 
 impl L1MessageSource for QueueL1Source {
-    fn ready(&mut self, from: u64, max: usize) -> Vec<L1Message> {
-        self.queue.iter().filter(|message| message.cursor >= from).take(max).cloned().collect()
-    }
-
-    fn anchor(&self) -> L1Anchor {
-        L1Anchor::default()
+    fn next(&mut self, from: u64, max: usize) -> Result<L1Inclusion, L1SourceError> {
+        let messages =
+            self.queue.iter().filter(|message| message.cursor >= from).take(max).cloned().collect();
+        Ok(L1Inclusion { messages, anchor: L1Anchor::default(), final_tip_height: 0 })
     }
 }
 
@@ -115,6 +201,51 @@ pub struct SequencerComponent {
     /// The batch cutter over the sealed blocks, to know the open batch (not stored:
     /// rebuilt on load from the blocks after the last stored batch).
     batches: BatchCutter,
+    /// The genesis `l1.forced_inclusion_window`.
+    window: u32,
+    /// The genesis `l1.bridge_script`.
+    bridge_script: Vec<u8>,
+    /// Why blocks are not produced now.
+    stall: Option<L1Stall>,
+    /// The final Bitcoin tip at the source's last answer.
+    final_tip_height: Option<u32>,
+    /// Senders whose RPC transactions are ignored (`debug.ignore_rpc_txs_from`).
+    ignored: BTreeSet<AccountIndex>,
+    metrics: Option<SequencerMetrics>,
+}
+
+/// The sequencer's metrics.
+#[derive(Clone, Debug)]
+pub struct SequencerMetrics {
+    /// `rollup_sequencer_l1_stalled`: 1 while block production stops for the L1
+    /// rules (see the `rollup_getL1Status` method for why), else 0.
+    pub stalled: IntGauge,
+    /// `rollup_sequencer_l1_anchor_lag_blocks`: how far the last block's anchor is
+    /// below the final Bitcoin tip, in blocks.
+    pub anchor_lag: IntGauge,
+}
+
+impl SequencerMetrics {
+    /// Registers the metrics (or reuses them when a restarted role registers again).
+    pub fn register(registry: &Registry) -> Self {
+        let stalled = IntGauge::new(
+            "rollup_sequencer_l1_stalled",
+            "1 while the sequencer stops producing blocks for the L1 message rules.",
+        );
+        let anchor_lag = IntGauge::new(
+            "rollup_sequencer_l1_anchor_lag_blocks",
+            "Bitcoin blocks between the last block's anchor and the final Bitcoin tip.",
+        );
+        // The names are constants: constructing them cannot fail.
+        let (Ok(stalled), Ok(anchor_lag)) = (stalled, anchor_lag) else {
+            unreachable!("constant metric definitions are valid")
+        };
+        for metric in [stalled.clone(), anchor_lag.clone()] {
+            // Registered already by an earlier load of the role: the clones share it.
+            let _ = registry.register(Box::new(metric));
+        }
+        Self { stalled, anchor_lag }
+    }
 }
 
 impl std::fmt::Debug for SequencerComponent {
@@ -166,6 +297,12 @@ impl SequencerComponent {
             l1,
             record: crate::RoleRecord::default(),
             batches,
+            window: genesis.l1.forced_inclusion_window,
+            bridge_script: genesis.l1.bridge_script.clone(),
+            stall: None,
+            final_tip_height: None,
+            ignored: BTreeSet::new(),
+            metrics: None,
         };
         sequencer.reload_mempool()?;
         tracing::info!(
@@ -304,19 +441,142 @@ impl SequencerComponent {
         self.batches.open()
     }
 
-    /// Seals a block at `now_ms`; an empty block only when `allow_empty`.
+    /// What the next block takes from Bitcoin, checked against the L1 rules: the
+    /// messages continue the cursor, the anchor does not go back, and it lags the
+    /// final Bitcoin tip by at most the forced inclusion window.
+    fn l1_inclusion(&mut self, cursor: u64) -> Result<L1Inclusion, L1Stall> {
+        let max = self.settings.max_block_txs;
+        let mut inclusion = self.l1.next(cursor, max)?;
+        self.final_tip_height = Some(inclusion.final_tip_height);
+        inclusion.messages.truncate(max);
+        for (message, expected) in inclusion.messages.iter().zip(cursor..) {
+            if message.cursor != expected {
+                return Err(L1Stall::CursorGap { expected, found: message.cursor });
+            }
+        }
+        let head = self.head.l1_anchor;
+        let proposed = inclusion.anchor;
+        let behind =
+            proposed.height < head.height || (proposed.height == head.height && proposed.hash != head.hash);
+        if head != L1Anchor::default() && behind {
+            return Err(L1Stall::AnchorBehind {
+                proposed_height: proposed.height,
+                proposed_hash: rollup_l2::hex::encode(&proposed.hash),
+                head_height: head.height,
+                head_hash: rollup_l2::hex::encode(&head.hash),
+            });
+        }
+        let lag = inclusion.final_tip_height.saturating_sub(proposed.height);
+        if lag > self.window {
+            return Err(L1Stall::WindowExceeded {
+                anchor_height: proposed.height,
+                final_tip_height: inclusion.final_tip_height,
+                lag,
+                window: self.window,
+            });
+        }
+        Ok(inclusion)
+    }
+
+    /// Records whether block production stops, logging each change once.
+    fn set_stall(&mut self, stall: Option<L1Stall>) {
+        if stall != self.stall {
+            match &stall {
+                Some(reason) => tracing::warn!(
+                    target: "rollup::sequencer",
+                    head = self.head.number,
+                    %reason,
+                    "block production stopped: no block could keep the L1 message rules"
+                ),
+                None => {
+                    tracing::info!(target: "rollup::sequencer", head = self.head.number, "block production resumed")
+                }
+            }
+        }
+        if let Some(metrics) = &self.metrics {
+            metrics.stalled.set(i64::from(stall.is_some()));
+        }
+        self.stall = stall;
+    }
+
+    /// Why blocks are not produced now, `None` while they are.
+    pub fn l1_stall(&self) -> Option<&L1Stall> {
+        self.stall.as_ref()
+    }
+
+    /// The L1 side's status.
+    pub fn l1_status(&self) -> L1Status {
+        L1Status {
+            stalled: self.stall.as_ref().map(ToString::to_string),
+            anchor_height: self.head.l1_anchor.height,
+            anchor_hash: rollup_l2::hex::encode(&self.head.l1_anchor.hash),
+            cursor: self.head.l1_cursor_after,
+            final_tip_height: self.final_tip_height,
+            forced_inclusion_window: self.window,
+            bridge_script: rollup_l2::hex::encode(&self.bridge_script),
+        }
+    }
+
+    /// Ignores the RPC transactions of `senders` from now on: they are dropped
+    /// instead of included (a censoring sequencer, for tests of forced inclusion;
+    /// `debug.ignore_rpc_txs_from`).
+    pub fn set_ignored_senders(&mut self, senders: BTreeSet<AccountIndex>) {
+        self.ignored = senders;
+    }
+
+    /// Exports the sequencer's metrics through `metrics`.
+    pub fn set_metrics(&mut self, metrics: SequencerMetrics) {
+        self.metrics = Some(metrics);
+    }
+
+    /// Seals a block at `now_ms`; an empty block only when `allow_empty`. Nothing is
+    /// sealed while the L1 rules cannot be kept ([`Self::l1_stall`] says why).
     fn seal(&mut self, now_ms: u64, allow_empty: bool) -> Result<Option<BlockHeader>, StorageError> {
         let cursor = self.head.l1_cursor_after;
-        let messages = self.l1.ready(cursor, self.settings.max_block_txs);
+        let inclusion = match self.l1_inclusion(cursor) {
+            Ok(inclusion) => {
+                self.set_stall(None);
+                inclusion
+            }
+            Err(stall) => {
+                self.set_stall(Some(stall));
+                return Ok(None);
+            }
+        };
+        let L1Inclusion { messages, anchor, final_tip_height } = inclusion;
         let room = self.settings.max_block_txs.saturating_sub(messages.len());
-        let pending = self.mempool.select(room);
+        let mut pending = self.mempool.select(room);
+        let mut dropped = Vec::new();
+        if !self.ignored.is_empty() {
+            pending.retain(|tx| {
+                let ignore = self.ignored.contains(&tx.signed.tx.from());
+                if ignore {
+                    tracing::warn!(
+                        target: "rollup::sequencer",
+                        id = %tx.id,
+                        from = tx.signed.tx.from(),
+                        "debug: ignoring the RPC transaction of an ignored sender"
+                    );
+                    dropped.push(tx.id);
+                }
+                !ignore
+            });
+        }
         if messages.is_empty() && pending.is_empty() && !allow_empty {
+            if !dropped.is_empty() {
+                let removed = self.mempool.remove(&dropped);
+                self.store.write(|tx| {
+                    for id in dropped.iter().chain(&removed) {
+                        tx.delete::<PendingTxs>(&id.to_bytes())?;
+                    }
+                    Ok(())
+                })?;
+            }
             return Ok(None);
         }
         let prev_state_root = self.state.root();
         let mut txs = Vec::new();
         let mut receipts = Vec::new();
-        let mut dropped = Vec::new();
         let mut included = Vec::new();
         let mut cursor_after = cursor;
         for message in messages {
@@ -357,8 +617,11 @@ impl SequencerComponent {
             tx_commitment,
             l1_cursor_before: cursor,
             l1_cursor_after: cursor_after,
-            l1_anchor: self.l1.anchor(),
+            l1_anchor: anchor,
         };
+        if let Some(metrics) = &self.metrics {
+            metrics.anchor_lag.set(i64::from(final_tip_height.saturating_sub(anchor.height)));
+        }
         let block = Block { header: header.clone(), txs };
         let (accounts, nodes) = {
             let (accounts, tree) = self.state.stores_mut();

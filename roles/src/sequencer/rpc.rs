@@ -8,6 +8,7 @@
 //! | `rollup_getTransactionReceipt` | `[id hex]` | `{tx_id, block_number, position, receipt}` or null |
 //! | `rollup_getStateRoot` | none | `{block_number, state_root}` |
 //! | `rollup_getAccountProof` | `[index]` | `{index, account, leaf, siblings, state_root}` |
+//! | `rollup_getL1Status` | none | `{stalled, anchor_height, anchor_hash, cursor, final_tip_height, forced_inclusion_window, bridge_script}`: `stalled` is why blocks are not produced, or null |
 //!
 //! Rejections have stable codes (see [`error_code`]), with the reason in `data`.
 
@@ -17,7 +18,7 @@ use rollup_rpc::{Methods, Params, RpcError, INVALID_PARAMS};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::component::{Admission, Journal, SequencerComponent};
+use super::component::{Admission, Journal, L1Status, SequencerComponent};
 use super::mempool::SubmitError;
 use super::tables::ReceiptRecord;
 
@@ -117,6 +118,18 @@ impl Handles<GetAccountProof> for SequencerComponent {
     }
 }
 
+/// Read the L1 side's status: whether block production stops and why.
+#[derive(Debug)]
+pub struct GetL1Status;
+impl Request for GetL1Status {
+    type Response = L1Status;
+}
+impl Handles<GetL1Status> for SequencerComponent {
+    fn handle(&mut self, _: GetL1Status) -> L1Status {
+        self.l1_status()
+    }
+}
+
 /// Typed senders to the sequencer.
 #[derive(Clone, Debug)]
 pub struct SequencerSenders {
@@ -134,6 +147,8 @@ pub struct SequencerSenders {
     pub state_root: Sender<GetStateRoot>,
     /// [`GetAccountProof`].
     pub proof: Sender<GetAccountProof>,
+    /// [`GetL1Status`].
+    pub l1_status: Sender<GetL1Status>,
 }
 
 /// Malformed transaction encoding.
@@ -252,6 +267,8 @@ pub fn register(methods: &mut Methods, senders: &SequencerSenders) {
         }
     });
 
+    register_l1_status(methods, senders);
+
     let proof = senders.proof.clone();
     methods.register("rollup_getAccountProof", move |params: Params| {
         let proof = proof.clone();
@@ -266,6 +283,19 @@ pub fn register(methods: &mut Methods, senders: &SequencerSenders) {
                 "siblings": proof.siblings.iter().map(Digest::to_string).collect::<Vec<_>>(),
                 "state_root": root.to_string(),
             }))
+        }
+    });
+}
+
+/// Registers `rollup_getL1Status` (part of [`register`]).
+fn register_l1_status(methods: &mut Methods, senders: &SequencerSenders) {
+    let status = senders.l1_status.clone();
+    methods.register("rollup_getL1Status", move |params: Params| {
+        let status = status.clone();
+        async move {
+            params.none()?;
+            let status = status.call(GetL1Status).await?;
+            Ok::<_, RpcError>(serde_json::to_value(status).unwrap_or(Value::Null))
         }
     });
 }

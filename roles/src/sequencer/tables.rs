@@ -141,3 +141,58 @@ impl Table for L2Meta {
 
 /// The `l2_meta` key of the genesis hash.
 pub(super) const GENESIS_HASH_KEY: &str = "genesis_hash";
+
+/// A scanned final Bitcoin block: its hash and the L1 cursor after its last message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScannedBlock {
+    /// The block hash, internal byte order.
+    pub hash: [u8; 32],
+    /// The cursor the next message after this block's gets.
+    pub end_cursor: u64,
+}
+
+const SCANNED_BLOCK_VERSION: u8 = 1;
+
+impl Codec for ScannedBlock {
+    fn encode(&self) -> Vec<u8> {
+        let mut bytes = vec![SCANNED_BLOCK_VERSION];
+        bytes.extend_from_slice(&self.hash);
+        bytes.extend_from_slice(&self.end_cursor.to_be_bytes());
+        bytes
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        match bytes.split_first() {
+            Some((&SCANNED_BLOCK_VERSION, rest)) if rest.len() == 40 => {
+                let (hash, cursor) = rest.split_at(32);
+                let hash: [u8; 32] =
+                    hash.try_into().map_err(|_| DecodeError::Length { expected: 32, found: hash.len() })?;
+                Ok(Self { hash, end_cursor: u64::decode(cursor)? })
+            }
+            Some((&SCANNED_BLOCK_VERSION, rest)) => {
+                Err(DecodeError::Length { expected: 40, found: rest.len() })
+            }
+            Some((version, _)) => {
+                Err(DecodeError::Invalid(format!("unknown scanned block version {version}")))
+            }
+            None => Err(DecodeError::Length { expected: 41, found: 0 }),
+        }
+    }
+}
+
+/// `l1_scanned_blocks`: Bitcoin height → a final block the L1 follower scanned, so
+/// that a restarted follower goes on from the last one instead of scanning again.
+pub struct ScannedBlocks;
+impl Table for ScannedBlocks {
+    const NAME: &'static str = "l1_scanned_blocks";
+    type Key = u64;
+    type Value = ScannedBlock;
+}
+
+/// `l1_messages`: L1 cursor → the intrinsic transaction the message becomes.
+pub struct L1Messages;
+impl Table for L1Messages {
+    const NAME: &'static str = "l1_messages";
+    type Key = u64;
+    type Value = Stored<rollup_l2::L2Tx>;
+}

@@ -20,6 +20,8 @@ use rollup_roles::sequencer::{
 };
 use rollup_storage::Store;
 
+mod l1;
+
 const CHAIN_ID: u64 = 5;
 
 fn key(i: u8) -> SecretKey {
@@ -37,6 +39,7 @@ fn genesis() -> Genesis {
         block_capacities: rollup_l2::DEFAULT_BLOCK_CAPACITIES.to_vec(),
         batch: rollup_l2::BatchRules::default(),
         code_control: None,
+        l1: rollup_l2::L1Rules::devnet(),
     }
 }
 

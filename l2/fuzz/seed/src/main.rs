@@ -156,6 +156,7 @@ fn main() {
         block_capacities: rollup_l2::DEFAULT_BLOCK_CAPACITIES.to_vec(),
         batch: rollup_l2::BatchRules::default(),
         code_control: None,
+        l1: rollup_l2::L1Rules::devnet(),
     };
     let pretty = serde_json::to_string_pretty(&genesis).expect("genesis serializes");
     out.put("genesis_json", "two-accounts", pretty.as_bytes());
