@@ -171,8 +171,6 @@ fn vigilante_settings(config: &Config) -> Result<VigilanteSettings, StartRolesEr
         .collect::<Result<Vec<_>, _>>()?;
     Ok(VigilanteSettings {
         esplora_url: config.bitcoin.esplora_url.clone(),
-        start_height: 0,
-        finality_depth: 1,
         posters,
         poll: Duration::from_millis(config.vigilante.poll_ms),
     })

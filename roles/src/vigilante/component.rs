@@ -7,8 +7,9 @@ use bitcoin::{Block, BlockHash, XOnlyPublicKey};
 use esplora_client::BlockingClient;
 use prometheus::{IntCounter, IntGauge, Registry};
 use rollup_actors::{Component, ComponentError};
+use rollup_l1::chain::{scan_block, BlockRef};
 use rollup_l1::da::{decode_transaction, EnvelopeKind};
-use rollup_l2::{AccountTree, Genesis, L2Tx, MemoryAccounts, MemoryTreeStore, State};
+use rollup_l2::{AccountTree, Genesis, L1Rules, MemoryAccounts, MemoryTreeStore, State};
 use serde::Serialize;
 
 use crate::da::{DaReplay, ReplayedBatch};
@@ -16,15 +17,12 @@ use crate::da::{DaReplay, ReplayedBatch};
 /// Most Bitcoin blocks read per tick, so that a long catch-up still answers requests.
 const BLOCKS_PER_TICK: u32 = 16;
 
-/// What the vigilante needs to follow Bitcoin.
+/// What the vigilante needs to follow Bitcoin (the rest comes from the genesis `l1`
+/// rules: first height, finality depth, bridge script).
 #[derive(Clone, Debug)]
 pub struct VigilanteSettings {
     /// The Esplora API.
     pub esplora_url: String,
-    /// The first Bitcoin height to scan.
-    pub start_height: u32,
-    /// Confirmations (the block itself included) that make a block final.
-    pub finality_depth: u32,
     /// Keys whose batch chunks count (the operators' DA posting keys).
     pub posters: Vec<XOnlyPublicKey>,
     /// How often to poll Esplora.
@@ -123,6 +121,7 @@ type ReplayState = DaReplay<MemoryAccounts, MemoryTreeStore>;
 pub struct VigilanteComponent {
     settings: VigilanteSettings,
     chain_id: u64,
+    rules: L1Rules,
     esplora: BlockingClient,
     replay: ReplayState,
     /// The next Bitcoin height to read.
@@ -161,9 +160,10 @@ impl VigilanteComponent {
         let replay = DaReplay::new(genesis.params(), state, settings.posters.clone(), max_blob);
         let esplora = esplora_client::Builder::new(&settings.esplora_url).timeout(10).build_blocking();
         Self {
-            next_height: settings.start_height,
+            next_height: genesis.l1.start_height,
             settings,
             chain_id: genesis.chain_id,
+            rules: genesis.l1.clone(),
             esplora,
             replay,
             last: None,
@@ -193,7 +193,7 @@ impl VigilanteComponent {
     fn follow(&mut self) -> Result<(), VigilanteError> {
         let esplora = |error: esplora_client::Error| VigilanteError::Esplora(error.to_string());
         let tip = self.esplora.get_height().map_err(esplora)?;
-        let depth = self.settings.finality_depth.max(1);
+        let depth = self.rules.finality_depth.max(1);
         let Some(final_tip) = tip.checked_add(1).and_then(|next| next.checked_sub(depth)) else {
             return Ok(());
         };
@@ -226,7 +226,7 @@ impl VigilanteComponent {
                     });
                 }
             }
-            self.read_block(&block, height);
+            self.read_block(&block, BlockRef { height, hash });
             self.last = Some((height, hash));
             self.next_height = height.saturating_add(1);
             self.metrics.l1_height.set(i64::from(height));
@@ -235,9 +235,9 @@ impl VigilanteComponent {
         Ok(())
     }
 
-    fn read_block(&mut self, block: &Block, height: u32) {
-        for message in l1_messages(block, height) {
-            self.replay.push_message(message);
+    fn read_block(&mut self, block: &Block, at: BlockRef) {
+        for message in scan_block(block, at, self.chain_id, &self.rules.bridge_script) {
+            self.replay.push_message(message.tx);
         }
         for tx in &block.txdata {
             for input in decode_transaction(tx, self.chain_id) {
@@ -280,12 +280,6 @@ impl VigilanteComponent {
             }
         }
     }
-}
-
-/// The L1 messages (deposits and forced transactions) of a final block, in protocol
-/// order.
-fn l1_messages(_block: &Block, _height: u32) -> Vec<L2Tx> {
-    Vec::new()
 }
 
 impl rollup_actors::Handles<crate::DescribeRole> for VigilanteComponent {
