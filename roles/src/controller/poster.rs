@@ -1,0 +1,1113 @@
+//! The DA poster: posts every closed batch's blob to Bitcoin and follows it until it
+//! is settled (`PROTOCOL.md` section 5).
+//!
+//! Each [`DaPoster::step`] (one per poll interval, from the controller's tick):
+//!
+//! 1. reads the tip and the fee estimate ([`rollup_l1::da::fee_rate_from_estimates`]);
+//! 2. follows every open posting: records where its chunks were mined (reveal txid,
+//!    block hash, height), notices when a reorg took them out of the chain, rebroadcasts
+//!    transactions that left the mempool, posts anew with fresh coins when the
+//!    coins of the last attempt were spent elsewhere, and bumps a posting unconfirmed
+//!    for `bump_after_blocks` blocks: a BIP-125 replacement of its commit (reveals
+//!    rebuilt on it), or, when the mempool refuses the replacement or the commit is
+//!    already confirmed, a child spending the package's outputs (CPFP);
+//! 3. posts the next closed batches, as long as the byte budget of the next block
+//!    allows ([`rollup_l1::da::fits_budget`]) and the wallet can pay.
+//!
+//! Every attempt is written to the `da_postings` table **before** it is broadcast, so
+//! that a restart in the middle rebroadcasts exactly the same transactions (the
+//! planner is deterministic) instead of posting the batch twice or spending the
+//! coins twice. Bitcoin is read through the [`DaChain`] trait: [`EsploraChain`] in
+//! the node, a scripted chain in the tests.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bitcoin::key::{Keypair, Secp256k1};
+use bitcoin::secp256k1::SecretKey;
+use bitcoin::{Address, Amount, BlockHash, FeeRate, Network, OutPoint, ScriptBuf, Transaction, TxOut, Txid};
+use prometheus::{IntCounter, IntGauge, Registry};
+use rollup_l1::da::{
+    decide_bump, fee_rate_from_estimates, fits_budget, plan_cpfp, plan_posting, replacement_min_fee,
+    split_batch, Ancestor, Bump, EnvelopeError, FeeEstimateError, FeePolicy, FundingUtxo, PlanPostingError,
+};
+use rollup_l2::Encode;
+use rollup_storage::{StorageError, Store};
+
+use super::tables::{
+    AttemptKind, BatchRecord, Batches, ChunkLocation, DaAttempt, DaChild, DaOpenPostings, DaPosting,
+    DaPostings,
+};
+use crate::sequencer::{Blocks, Stored};
+
+/// Confirmations after which a posting is settled and no longer followed.
+pub const SETTLE_DEPTH: u32 = 6;
+/// Batches posted in one step at most (the byte budget usually stops earlier).
+const MAX_NEW_PER_STEP: usize = 16;
+
+/// The payload of batch `batch`: what its chunk envelopes carry.
+///
+/// PLACEHOLDER until the batch blob codec (`rollup_l2::blob`) is merged: the
+/// concatenation of the canonical encodings (`rollup_l2::Encode::encode`) of the
+/// batch's blocks, in order. The codec's encoder replaces this body; the poster
+/// takes the blob from here only.
+pub fn batch_blob(store: &Store, batch: &BatchRecord) -> Result<Vec<u8>, BatchBlobError> {
+    let blocks = store.read(|tx| {
+        tx.range::<Blocks>(
+            batch.first_block..=batch.last_block,
+            usize::try_from(batch.blocks).unwrap_or(usize::MAX),
+        )
+    })?;
+    let mut blob = Vec::new();
+    let mut expected = batch.first_block;
+    for (number, Stored(block)) in blocks {
+        if number != expected {
+            return Err(BatchBlobError::MissingBlock { batch: batch.number, block: expected });
+        }
+        blob.extend_from_slice(&block.encode());
+        expected = expected.saturating_add(1);
+    }
+    if expected != batch.last_block.saturating_add(1) {
+        return Err(BatchBlobError::MissingBlock { batch: batch.number, block: expected });
+    }
+    Ok(blob)
+}
+
+/// Why a batch's blob cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchBlobError {
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The batch is not stored.
+    #[error("batch {batch} is not stored")]
+    MissingBatch {
+        /// The batch.
+        batch: u64,
+    },
+    /// A block of the batch is not stored.
+    #[error("batch {batch}: block {block} is not stored")]
+    MissingBlock {
+        /// The batch.
+        batch: u64,
+        /// The first block missing.
+        block: u64,
+    },
+}
+
+/// A transaction's state on the chain the poster reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxState {
+    /// Neither confirmed nor in the mempool.
+    Unknown,
+    /// In the mempool.
+    Mempool,
+    /// In the active chain.
+    Confirmed {
+        /// The block.
+        block_hash: BlockHash,
+        /// Its height.
+        height: u32,
+    },
+}
+
+/// A coin of the poster's wallet as the chain reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainUtxo {
+    /// Where it is.
+    pub outpoint: OutPoint,
+    /// Its value.
+    pub value: Amount,
+    /// Whether it is in a block.
+    pub confirmed: bool,
+}
+
+/// What the mempool said to a broadcast it refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The transaction is already in the mempool or the chain.
+    AlreadyKnown,
+    /// It conflicts with a mempool transaction it cannot replace (no RBF, or too
+    /// low a fee for BIP-125).
+    Conflict(String),
+    /// Its inputs are spent or do not exist.
+    InputsMissing(String),
+    /// Any other reason.
+    Other(String),
+}
+
+impl Refusal {
+    /// Classifies a reject reason as Bitcoin Core words it.
+    pub fn from_reason(reason: &str) -> Self {
+        let lower = reason.to_ascii_lowercase();
+        if lower.contains("already") {
+            Self::AlreadyKnown
+        } else if lower.contains("missingorspent")
+            || lower.contains("missing-inputs")
+            || lower.contains("missing inputs")
+        {
+            Self::InputsMissing(reason.to_owned())
+        } else if lower.contains("mempool-conflict")
+            || lower.contains("insufficient fee")
+            || lower.contains("replacement")
+            || lower.contains("bip125")
+        {
+            Self::Conflict(reason.to_owned())
+        } else {
+            Self::Other(reason.to_owned())
+        }
+    }
+}
+
+/// Why the chain could not be read or written.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    /// The request failed (connection, HTTP status, unreadable body).
+    #[error("esplora {what}: {message}")]
+    Request {
+        /// What was asked.
+        what: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The answer was read but makes no sense.
+    #[error("esplora answered {what} with nonsense: {problem}")]
+    Malformed {
+        /// What was asked.
+        what: String,
+        /// What is wrong with the answer.
+        problem: String,
+    },
+    /// The mempool refused a transaction.
+    #[error("transaction {txid} refused: {refusal:?}")]
+    Refused {
+        /// The transaction.
+        txid: Txid,
+        /// Why.
+        refusal: Refusal,
+    },
+}
+
+/// What the poster needs from Bitcoin.
+pub trait DaChain {
+    /// The tip's height and hash.
+    fn tip(&self) -> Result<(u32, BlockHash), ChainError>;
+    /// Esplora's `/fee-estimates`: target in blocks → sat/vB.
+    fn fee_estimates(&self) -> Result<HashMap<u16, f64>, ChainError>;
+    /// The unspent outputs paying `script`, mempool spends excluded.
+    fn utxos(&self, script: &ScriptBuf) -> Result<Vec<ChainUtxo>, ChainError>;
+    /// Where `txid` is.
+    fn tx_state(&self, txid: &Txid) -> Result<TxState, ChainError>;
+    /// Hands `tx` to the mempool; [`ChainError::Refused`] when it says no.
+    fn broadcast(&self, tx: &Transaction) -> Result<(), ChainError>;
+    /// Asks a devnet faucet to pay `amount` to `address`.
+    fn faucet(&self, address: &Address, amount: Amount) -> Result<(), ChainError>;
+}
+
+/// [`DaChain`] over an Esplora HTTP API (`esplora-client`, blocking).
+pub struct EsploraChain {
+    client: esplora_client::BlockingClient,
+    url: String,
+}
+
+impl std::fmt::Debug for EsploraChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EsploraChain").field("url", &self.url).finish()
+    }
+}
+
+impl EsploraChain {
+    /// A client of the Esplora API at `url`.
+    pub fn new(url: &str) -> Self {
+        let client = esplora_client::Builder::new(url).timeout(30).build_blocking();
+        Self { client, url: url.trim_end_matches('/').to_owned() }
+    }
+}
+
+fn request(what: impl Into<String>) -> impl FnOnce(esplora_client::Error) -> ChainError {
+    let what = what.into();
+    move |error| ChainError::Request { what, message: error.to_string() }
+}
+
+fn is_not_found(error: &esplora_client::Error) -> bool {
+    matches!(error, esplora_client::Error::HttpResponse { status: 404, .. })
+}
+
+impl DaChain for EsploraChain {
+    fn tip(&self) -> Result<(u32, BlockHash), ChainError> {
+        let hash = self.client.get_tip_hash().map_err(request("the tip hash"))?;
+        let height = self.client.get_height().map_err(request("the tip height"))?;
+        Ok((height, hash))
+    }
+
+    fn fee_estimates(&self) -> Result<HashMap<u16, f64>, ChainError> {
+        self.client.get_fee_estimates().map_err(request("the fee estimates"))
+    }
+
+    fn utxos(&self, script: &ScriptBuf) -> Result<Vec<ChainUtxo>, ChainError> {
+        let utxos = self.client.get_scripthash_utxos(script).map_err(request("the wallet's coins"))?;
+        utxos
+            .into_iter()
+            .map(|utxo| {
+                if utxo.status.confirmed && utxo.status.block_height.is_none() {
+                    return Err(ChainError::Malformed {
+                        what: "the wallet's coins".to_owned(),
+                        problem: format!("coin {}:{} is confirmed at no height", utxo.txid, utxo.vout),
+                    });
+                }
+                Ok(ChainUtxo {
+                    outpoint: OutPoint::new(utxo.txid, utxo.vout),
+                    value: utxo.value,
+                    confirmed: utxo.status.confirmed,
+                })
+            })
+            .collect()
+    }
+
+    fn tx_state(&self, txid: &Txid) -> Result<TxState, ChainError> {
+        let what = || format!("the status of {txid}");
+        let status = match self.client.get_tx_status(txid) {
+            Ok(status) => status,
+            Err(error) if is_not_found(&error) => return Ok(TxState::Unknown),
+            Err(error) => return Err(request(what())(error)),
+        };
+        if status.confirmed {
+            return match (status.block_hash, status.block_height) {
+                (Some(block_hash), Some(height)) => Ok(TxState::Confirmed { block_hash, height }),
+                _ => Err(ChainError::Malformed {
+                    what: what(),
+                    problem: "confirmed without a block hash and height".to_owned(),
+                }),
+            };
+        }
+        // Electrs answers an unconfirmed status for unknown transactions too: ask for
+        // the transaction itself.
+        match self.client.get_tx(txid).map_err(request(format!("transaction {txid}")))? {
+            Some(tx) if tx.compute_txid() == *txid => Ok(TxState::Mempool),
+            Some(tx) => Err(ChainError::Malformed {
+                what: format!("transaction {txid}"),
+                problem: format!("the transaction returned is {}", tx.compute_txid()),
+            }),
+            None => Ok(TxState::Unknown),
+        }
+    }
+
+    fn broadcast(&self, tx: &Transaction) -> Result<(), ChainError> {
+        let txid = tx.compute_txid();
+        match self.client.broadcast(tx) {
+            Ok(()) => Ok(()),
+            Err(esplora_client::Error::HttpResponse { status: 400, message }) => {
+                Err(ChainError::Refused { txid, refusal: Refusal::from_reason(&message) })
+            }
+            Err(error) => Err(request(format!("broadcast of {txid}"))(error)),
+        }
+    }
+
+    fn faucet(&self, address: &Address, amount: Amount) -> Result<(), ChainError> {
+        let url = format!("{}/devnet/faucet", self.url);
+        let body = serde_json::json!({ "address": address.to_string(), "amount_sat": amount.to_sat() });
+        ureq::post(&url).send_json(body).map(|_| ()).map_err(|error| ChainError::Request {
+            what: "the devnet faucet".to_owned(),
+            message: error.to_string(),
+        })
+    }
+}
+
+/// The poster's settings, from `[controller.da]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DaSettings {
+    /// The L2 chain id (in every envelope's tag).
+    pub chain_id: u64,
+    /// The Bitcoin network (for the wallet's address).
+    pub network: Network,
+    /// The wallet key file.
+    pub wallet_key: PathBuf,
+    /// Fee target, floor and ceiling.
+    pub fees: FeePolicy,
+    /// Envelope data bytes per Bitcoin block.
+    pub max_bytes_per_block: u64,
+    /// Blocks after which an unconfirmed posting is bumped.
+    pub bump_after_blocks: u32,
+    /// Sats to ask the devnet faucet for when the wallet is empty; 0 never asks.
+    pub devnet_faucet: Amount,
+}
+
+impl DaSettings {
+    /// The settings of `config`.
+    pub fn from_config(config: &rollup_config::Config) -> Self {
+        let da = &config.controller.da;
+        let network = match config.bitcoin.network {
+            rollup_config::BitcoinNetwork::Bitcoin => Network::Bitcoin,
+            rollup_config::BitcoinNetwork::Testnet => Network::Testnet,
+            rollup_config::BitcoinNetwork::Testnet4 => Network::Testnet4,
+            rollup_config::BitcoinNetwork::Signet => Network::Signet,
+            rollup_config::BitcoinNetwork::Regtest => Network::Regtest,
+        };
+        let sat_vb = |rate: u64| FeeRate::from_sat_per_kwu(rate.saturating_mul(250));
+        Self {
+            chain_id: config.node.chain_id,
+            network,
+            wallet_key: da.wallet_key(&config.node.data_dir),
+            fees: FeePolicy {
+                target_blocks: da.fee_target_blocks,
+                floor: sat_vb(da.min_fee_rate_sat_vb),
+                ceiling: sat_vb(da.max_fee_rate_sat_vb),
+            },
+            max_bytes_per_block: da.max_bytes_per_block,
+            bump_after_blocks: da.bump_after_blocks,
+            devnet_faucet: Amount::from_sat(da.devnet_faucet_sat),
+        }
+    }
+}
+
+/// Why the poster cannot load.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadPosterError {
+    /// The key file cannot be read or created.
+    #[error("DA poster wallet key {}: {source}", path.display())]
+    KeyFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The key file does not hold a secret key.
+    #[error("DA poster wallet key {}: {problem}", path.display())]
+    BadKey {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// Why a poster step failed. Nothing is lost: what was written stays, the next
+/// step starts over from the database.
+#[derive(Debug, thiserror::Error)]
+pub enum PostBatchError {
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Esplora failed or answered nonsense.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// No usable fee estimate.
+    #[error(transparent)]
+    FeeEstimate(#[from] FeeEstimateError),
+    /// A batch's blob cannot be read.
+    #[error(transparent)]
+    Blob(#[from] BatchBlobError),
+    /// A blob cannot be cut into envelopes.
+    #[error("batch {batch}: {source}")]
+    Envelope {
+        /// The batch.
+        batch: u64,
+        /// Why.
+        source: EnvelopeError,
+    },
+    /// The transactions cannot be planned (the wallet cannot pay, most often).
+    #[error("batch {batch}: {source}")]
+    Plan {
+        /// The batch.
+        batch: u64,
+        /// Why.
+        source: PlanPostingError,
+    },
+    /// A stored posting has no attempt (the database was edited by hand).
+    #[error("batch {batch}: stored posting has no attempt")]
+    EmptyPosting {
+        /// The batch.
+        batch: u64,
+    },
+}
+
+/// The poster's metrics.
+#[derive(Clone, Debug)]
+pub struct DaMetrics {
+    /// `rollup_da_posted_bytes_total`: envelope data bytes of the batches posted.
+    pub posted_bytes: IntCounter,
+    /// `rollup_da_fees_paid_sat_total`: fees of the confirmed postings, in sats.
+    pub fees_paid: IntCounter,
+    /// `rollup_da_pending_postings`: postings not confirmed yet.
+    pub pending: IntGauge,
+    /// `rollup_da_bumps_total`: replacements and children broadcast.
+    pub bumps: IntCounter,
+    /// `rollup_da_reposts_total`: postings rebroadcast or posted anew after they left
+    /// the chain and the mempool.
+    pub reposts: IntCounter,
+}
+
+impl DaMetrics {
+    /// Registers the metrics (or reuses them when a restarted role registers again).
+    pub fn register(registry: &Registry) -> Self {
+        let posted_bytes =
+            IntCounter::new("rollup_da_posted_bytes_total", "Envelope data bytes of the batches posted.");
+        let fees_paid =
+            IntCounter::new("rollup_da_fees_paid_sat_total", "Fees of the confirmed DA postings, in sats.");
+        let pending = IntGauge::new("rollup_da_pending_postings", "DA postings not confirmed yet.");
+        let bumps = IntCounter::new("rollup_da_bumps_total", "DA replacements and children broadcast.");
+        let reposts = IntCounter::new("rollup_da_reposts_total", "DA postings rebroadcast or posted anew.");
+        // The names and options are constants: constructing them cannot fail.
+        let (Ok(posted_bytes), Ok(fees_paid), Ok(pending), Ok(bumps), Ok(reposts)) =
+            (posted_bytes, fees_paid, pending, bumps, reposts)
+        else {
+            unreachable!("constant metric definitions are valid")
+        };
+        for metric in [
+            Box::new(posted_bytes.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(fees_paid.clone()),
+            Box::new(pending.clone()),
+            Box::new(bumps.clone()),
+            Box::new(reposts.clone()),
+        ] {
+            // Registering twice (a restarted role) keeps the first registration.
+            let _ = registry.register(metric);
+        }
+        Self { posted_bytes, fees_paid, pending, bumps, reposts }
+    }
+}
+
+/// What one step did, for logs and tests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StepReport {
+    /// Batches posted for the first time.
+    pub posted: Vec<u64>,
+    /// Batches whose location was recorded or changed.
+    pub located: Vec<u64>,
+    /// Batches whose confirmed location a reorg took away.
+    pub unconfirmed: Vec<u64>,
+    /// Batches whose transactions were rebroadcast.
+    pub rebroadcast: Vec<u64>,
+    /// Batches posted anew with fresh coins.
+    pub reposted: Vec<u64>,
+    /// Batches whose commit was replaced.
+    pub replaced: Vec<u64>,
+    /// Batches a child was broadcast for.
+    pub children: Vec<u64>,
+    /// Batches that settled (no longer followed).
+    pub settled: Vec<u64>,
+    /// Batches waiting for the byte budget or for funds.
+    pub waiting: Vec<u64>,
+}
+
+/// The DA poster; see the module docs.
+pub struct DaPoster {
+    store: Arc<Store>,
+    settings: DaSettings,
+    keypair: Keypair,
+    script: ScriptBuf,
+    address: Address,
+    metrics: DaMetrics,
+    faucet_asked: bool,
+}
+
+impl std::fmt::Debug for DaPoster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DaPoster").field("address", &self.address).finish_non_exhaustive()
+    }
+}
+
+/// Reads the wallet key from `path`, creating it (a random key, hex, mode 0600)
+/// when the file does not exist.
+pub fn load_or_create_key(path: &Path) -> Result<Keypair, LoadPosterError> {
+    let secp = Secp256k1::new();
+    let key_file = |source| LoadPosterError::KeyFile { path: path.to_owned(), source };
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let secret = SecretKey::new(&mut bitcoin::secp256k1::rand::thread_rng());
+            let hex = secret.display_secret().to_string();
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(key_file)?;
+            }
+            write_private(path, &hex).map_err(key_file)?;
+            tracing::info!(target: "rollup::da", path = %path.display(), "DA poster wallet key created");
+            hex
+        }
+        Err(error) => return Err(key_file(error)),
+    };
+    let bad = |problem: String| LoadPosterError::BadKey { path: path.to_owned(), problem };
+    let text = text.trim();
+    let bytes: Vec<u8> = (0..text.len())
+        .step_by(2)
+        .map(|at| text.get(at..at.saturating_add(2)).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| bad("not hex".to_owned()))?;
+    if bytes.len() != 32 {
+        return Err(bad(format!("{} bytes, expected a 32-byte secret key in hex", bytes.len())));
+    }
+    let secret = SecretKey::from_slice(&bytes).map_err(|error| bad(error.to_string()))?;
+    Ok(Keypair::from_secret_key(&secp, &secret))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+fn fee_rate(rate_sat_kwu: u64) -> FeeRate {
+    FeeRate::from_sat_per_kwu(rate_sat_kwu)
+}
+
+impl DaPoster {
+    /// Loads the poster: its key (created on first start) and settings. Logs the
+    /// wallet's address, which must be funded.
+    pub fn load(
+        store: Arc<Store>,
+        settings: DaSettings,
+        metrics: DaMetrics,
+    ) -> Result<Self, LoadPosterError> {
+        let keypair = load_or_create_key(&settings.wallet_key)?;
+        let secp = Secp256k1::new();
+        let address = Address::p2tr(&secp, keypair.x_only_public_key().0, None, settings.network);
+        let script = address.script_pubkey();
+        tracing::info!(target: "rollup::da", %address, "DA poster wallet (fund this address)");
+        Ok(Self { store, settings, keypair, script, address, metrics, faucet_asked: false })
+    }
+
+    /// The wallet's address.
+    pub fn address(&self) -> &Address {
+        &self.address
+    }
+
+    /// The stored posting of `batch`.
+    pub fn posting(&self, batch: u64) -> Result<Option<DaPosting>, StorageError> {
+        self.store.read(|tx| tx.get::<DaPostings>(&batch))
+    }
+
+    /// One poll: follow the open postings, then post new batches.
+    pub fn step(&mut self, chain: &dyn DaChain) -> Result<StepReport, PostBatchError> {
+        let mut report = StepReport::default();
+        let (tip, _) = chain.tip()?;
+        let estimate = fee_rate_from_estimates(&chain.fee_estimates()?, &self.settings.fees)?;
+        let open: Vec<u64> = self.store.read(|tx| tx.keys::<DaOpenPostings>(.., usize::MAX))?;
+        let mut used_bytes = 0u64;
+        let mut pending = 0i64;
+        for batch in open {
+            let Some(posting) = self.posting(batch)? else {
+                self.store.write(|tx| tx.delete::<DaOpenPostings>(&batch).map(|_| ()))?;
+                continue;
+            };
+            let posting = self.follow(chain, posting, tip, estimate, &mut report)?;
+            if posting.location.is_none() {
+                pending = pending.saturating_add(1);
+            }
+            if posting.posted_height == tip {
+                used_bytes = used_bytes.saturating_add(posting.data_bytes);
+            }
+        }
+        self.post_new(chain, tip, estimate, used_bytes, &mut pending, &mut report)?;
+        self.metrics.pending.set(pending);
+        Ok(report)
+    }
+
+    /// Persists `posting`, open or settled.
+    fn save(&self, posting: &DaPosting, open: bool) -> Result<(), StorageError> {
+        self.store.write(|tx| {
+            tx.put::<DaPostings>(&posting.batch, posting)?;
+            if open {
+                tx.put::<DaOpenPostings>(&posting.batch, &1)
+            } else {
+                tx.delete::<DaOpenPostings>(&posting.batch).map(|_| ())
+            }
+        })
+    }
+
+    /// Where every reveal of `attempt` is, if all are confirmed.
+    fn locate(
+        &self,
+        chain: &dyn DaChain,
+        attempt: &DaAttempt,
+    ) -> Result<Option<Vec<ChunkLocation>>, ChainError> {
+        let mut locations = Vec::with_capacity(attempt.reveals.len());
+        for (reveal, index) in attempt.reveals.iter().zip(0u16..) {
+            let reveal_txid = reveal.compute_txid();
+            match chain.tx_state(&reveal_txid)? {
+                TxState::Confirmed { block_hash, height } => {
+                    locations.push(ChunkLocation { index, reveal_txid, block_hash, height });
+                }
+                TxState::Mempool | TxState::Unknown => return Ok(None),
+            }
+        }
+        Ok(Some(locations))
+    }
+
+    fn follow(
+        &mut self,
+        chain: &dyn DaChain,
+        mut posting: DaPosting,
+        tip: u32,
+        estimate: FeeRate,
+        report: &mut StepReport,
+    ) -> Result<DaPosting, PostBatchError> {
+        let batch = posting.batch;
+        // Any attempt fully confirmed, newest first: that is where the data lives.
+        let mut found = None;
+        for (position, attempt) in posting.attempts.iter().enumerate().rev() {
+            if let Some(locations) = self.locate(chain, attempt)? {
+                found = Some((position, locations));
+                break;
+            }
+        }
+        if let Some((position, locations)) = found {
+            if posting.location.as_ref() != Some(&locations) {
+                tracing::info!(
+                    target: "rollup::da",
+                    batch,
+                    attempt = position,
+                    block = %locations.first().map(|at| at.block_hash.to_string()).unwrap_or_default(),
+                    height = locations.first().map_or(0, |at| at.height),
+                    moved = posting.location.is_some(),
+                    "batch data confirmed on Bitcoin"
+                );
+                if !posting.fees_counted {
+                    let fee = posting.attempts.get(position).map_or(0, DaAttempt::total_fee_sat);
+                    self.metrics.fees_paid.inc_by(fee);
+                    posting.fees_counted = true;
+                }
+                posting.location = Some(locations);
+                report.located.push(batch);
+            }
+            let latest = posting.location.iter().flatten().map(|at| at.height).max().unwrap_or(tip);
+            let settled = tip.saturating_sub(latest).saturating_add(1) >= SETTLE_DEPTH;
+            self.save(&posting, !settled)?;
+            if settled {
+                report.settled.push(batch);
+            }
+            return Ok(posting);
+        }
+        if posting.location.take().is_some() {
+            tracing::warn!(target: "rollup::da", batch, "batch data left the chain (reorg): following it again");
+            report.unconfirmed.push(batch);
+            self.save(&posting, true)?;
+        }
+        let live = posting.live().cloned().ok_or(PostBatchError::EmptyPosting { batch })?;
+        let commit_txid = live.commit.compute_txid();
+        let commit_state = chain.tx_state(&commit_txid)?;
+
+        if commit_state == TxState::Unknown {
+            // Left the mempool (or never reached it: a restart before the broadcast).
+            match chain.broadcast(&live.commit) {
+                Ok(()) | Err(ChainError::Refused { refusal: Refusal::AlreadyKnown, .. }) => {
+                    self.broadcast_rest(chain, &live)?;
+                    tracing::info!(target: "rollup::da", batch, commit = %commit_txid, "posting rebroadcast");
+                    self.metrics.reposts.inc();
+                    report.rebroadcast.push(batch);
+                }
+                Err(ChainError::Refused { refusal, .. }) => {
+                    let previous =
+                        posting.attempts.len().checked_sub(2).and_then(|at| posting.attempts.get(at));
+                    let previous_known = match previous {
+                        Some(previous) => {
+                            chain.tx_state(&previous.commit.compute_txid())? != TxState::Unknown
+                        }
+                        None => false,
+                    };
+                    if previous_known {
+                        // A replacement the mempool refuses: the attempt before it stays.
+                        tracing::warn!(target: "rollup::da", batch, ?refusal, "replacement refused: a child will bump instead");
+                        posting.attempts.pop();
+                        if let Some(previous) = posting.attempts.last_mut() {
+                            previous.replacement_refused = true;
+                        }
+                        self.save(&posting, true)?;
+                    } else if matches!(refusal, Refusal::InputsMissing(_) | Refusal::Conflict(_)) {
+                        // Its coins are gone (spent elsewhere, or by a transaction a reorg
+                        // left behind): post the batch anew with fresh ones.
+                        tracing::warn!(target: "rollup::da", batch, ?refusal, "posting invalid: posting anew with fresh coins");
+                        posting = self.repost(chain, posting, tip, estimate)?;
+                        report.reposted.push(batch);
+                    } else {
+                        return Err(ChainError::Refused { txid: commit_txid, refusal }.into());
+                    }
+                }
+                Err(error) => return Err(error.into()),
+            }
+            return Ok(posting);
+        }
+        // The commit is known: make sure the reveals and the child are too.
+        if self.broadcast_rest(chain, &live)? {
+            report.rebroadcast.push(batch);
+        }
+        let since = live.broadcast_height;
+        match decide_bump(
+            tip,
+            since,
+            self.settings.bump_after_blocks,
+            fee_rate(current_rate(&live)),
+            estimate,
+            self.settings.fees.ceiling,
+        ) {
+            Bump::Wait => {}
+            Bump::AtCeiling => {
+                tracing::warn!(target: "rollup::da", batch, since, "posting stuck at the fee ceiling");
+            }
+            Bump::To(rate) => {
+                let confirmed = matches!(commit_state, TxState::Confirmed { .. });
+                if !confirmed && !live.replacement_refused {
+                    posting = self.replace(chain, posting, tip, rate, report)?;
+                } else {
+                    posting = self.pay_by_child(chain, posting, tip, rate, commit_state, report)?;
+                }
+            }
+        }
+        Ok(posting)
+    }
+
+    /// Broadcasts the reveals and the child of `attempt` that the chain does not know;
+    /// whether any was.
+    fn broadcast_rest(&self, chain: &dyn DaChain, attempt: &DaAttempt) -> Result<bool, ChainError> {
+        let mut any = false;
+        for tx in attempt.reveals.iter().chain(attempt.child.as_ref().map(|child| &child.tx)) {
+            if chain.tx_state(&tx.compute_txid())? == TxState::Unknown {
+                match chain.broadcast(tx) {
+                    Ok(()) | Err(ChainError::Refused { refusal: Refusal::AlreadyKnown, .. }) => any = true,
+                    Err(error) => return Err(error),
+                }
+            }
+        }
+        Ok(any)
+    }
+
+    /// The wallet's confirmed coins that no open posting spends, for new
+    /// transactions.
+    fn free_coins(&self, chain: &dyn DaChain) -> Result<Vec<FundingUtxo>, PostBatchError> {
+        let open: Vec<u64> = self.store.read(|tx| tx.keys::<DaOpenPostings>(.., usize::MAX))?;
+        let mut locked = BTreeSet::new();
+        for batch in open {
+            if let Some(posting) = self.posting(batch)? {
+                for attempt in &posting.attempts {
+                    locked.extend(attempt.funding.iter().map(|(outpoint, _)| *outpoint));
+                    if let Some(child) = &attempt.child {
+                        locked.extend(child.tx.input.iter().map(|input| input.previous_output));
+                    }
+                }
+            }
+        }
+        Ok(chain
+            .utxos(&self.script)?
+            .into_iter()
+            .filter(|utxo| utxo.confirmed && !locked.contains(&utxo.outpoint))
+            .map(|utxo| FundingUtxo {
+                outpoint: utxo.outpoint,
+                output: TxOut { value: utxo.value, script_pubkey: self.script.clone() },
+            })
+            .collect())
+    }
+
+    /// Builds an attempt for `batch`'s blob: its commit spends `keep` and then coins
+    /// of `wallet`, its reveals pay `rate`, its commit at least the second fee.
+    fn build_attempt(
+        &self,
+        batch: &BatchRecord,
+        kind: AttemptKind,
+        keep: &[FundingUtxo],
+        wallet: &[FundingUtxo],
+        (rate, min_commit_fee): (FeeRate, Amount),
+        tip: u32,
+    ) -> Result<(DaAttempt, u16, u64), PostBatchError> {
+        let number = batch.number;
+        let blob = batch_blob(&self.store, batch)?;
+        let envelopes = split_batch(self.settings.chain_id, number, &blob)
+            .map_err(|source| PostBatchError::Envelope { batch: number, source })?;
+        let planned =
+            plan_posting(&self.keypair, &envelopes, keep, wallet, rate, min_commit_fee, &self.script)
+                .map_err(|source| PostBatchError::Plan { batch: number, source })?;
+        let funding = planned
+            .commit
+            .input
+            .iter()
+            .map(|input| input.previous_output)
+            .zip(planned.funding.iter().cloned())
+            .collect();
+        let attempt = DaAttempt {
+            kind,
+            fee_rate_sat_kwu: rate.to_sat_per_kwu(),
+            broadcast_height: tip,
+            funding,
+            commit: planned.commit,
+            reveals: planned.reveals,
+            commit_fee_sat: planned.commit_fee.to_sat(),
+            reveal_fees_sat: planned.reveal_fees.iter().map(|fee| fee.to_sat()).collect(),
+            child: None,
+            replacement_refused: false,
+        };
+        let chunks = u16::try_from(envelopes.len()).unwrap_or(u16::MAX);
+        let bytes = u64::try_from(blob.len()).unwrap_or(u64::MAX);
+        Ok((attempt, chunks, bytes))
+    }
+
+    fn batch_record(&self, batch: u64) -> Result<BatchRecord, PostBatchError> {
+        self.store
+            .read(|tx| tx.get::<Batches>(&batch))?
+            .ok_or(PostBatchError::Blob(BatchBlobError::MissingBatch { batch }))
+    }
+
+    /// Posts the batch anew with fresh coins (the last attempt's coins are gone).
+    fn repost(
+        &mut self,
+        chain: &dyn DaChain,
+        mut posting: DaPosting,
+        tip: u32,
+        rate: FeeRate,
+    ) -> Result<DaPosting, PostBatchError> {
+        let record = self.batch_record(posting.batch)?;
+        let wallet = self.free_coins(chain)?;
+        let (attempt, _, _) =
+            self.build_attempt(&record, AttemptKind::Repost, &[], &wallet, (rate, Amount::ZERO), tip)?;
+        posting.attempts.push(attempt.clone());
+        posting.posted_height = tip;
+        self.save(&posting, true)?;
+        self.broadcast_attempt(chain, &attempt)?;
+        self.metrics.reposts.inc();
+        Ok(posting)
+    }
+
+    /// Broadcasts a new attempt's commit, then its reveals.
+    fn broadcast_attempt(&self, chain: &dyn DaChain, attempt: &DaAttempt) -> Result<(), ChainError> {
+        for tx in std::iter::once(&attempt.commit).chain(&attempt.reveals) {
+            match chain.broadcast(tx) {
+                Ok(()) | Err(ChainError::Refused { refusal: Refusal::AlreadyKnown, .. }) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the live attempt's commit (BIP-125) at `rate`; the reveals change
+    /// with it.
+    fn replace(
+        &mut self,
+        chain: &dyn DaChain,
+        mut posting: DaPosting,
+        tip: u32,
+        rate: FeeRate,
+        report: &mut StepReport,
+    ) -> Result<DaPosting, PostBatchError> {
+        let batch = posting.batch;
+        let live = posting.live().cloned().ok_or(PostBatchError::EmptyPosting { batch })?;
+        let record = self.batch_record(batch)?;
+        let keep: Vec<FundingUtxo> = live
+            .funding
+            .iter()
+            .map(|(outpoint, output)| FundingUtxo { outpoint: *outpoint, output: output.clone() })
+            .collect();
+        let evicted = Amount::from_sat(live.total_fee_sat());
+        let min_fee = replacement_min_fee(evicted, live.commit.weight()).ok_or(PostBatchError::Plan {
+            batch,
+            source: PlanPostingError::Overflow { what: "the replacement fee" },
+        })?;
+        let wallet = self.free_coins(chain)?;
+        let (attempt, _, _) =
+            self.build_attempt(&record, AttemptKind::Replacement, &keep, &wallet, (rate, min_fee), tip)?;
+        posting.attempts.push(attempt.clone());
+        self.save(&posting, true)?;
+        match chain.broadcast(&attempt.commit) {
+            Ok(()) | Err(ChainError::Refused { refusal: Refusal::AlreadyKnown, .. }) => {
+                self.broadcast_rest(chain, &attempt)?;
+                tracing::info!(
+                    target: "rollup::da",
+                    batch,
+                    fee_rate_sat_kwu = attempt.fee_rate_sat_kwu,
+                    commit = %attempt.commit.compute_txid(),
+                    "stuck posting: commit replaced"
+                );
+                self.metrics.bumps.inc();
+                report.replaced.push(batch);
+            }
+            Err(ChainError::Refused { refusal: Refusal::Conflict(reason), .. }) => {
+                tracing::warn!(target: "rollup::da", batch, %reason, "replacement refused: a child will bump instead");
+                posting.attempts.pop();
+                if let Some(previous) = posting.attempts.last_mut() {
+                    previous.replacement_refused = true;
+                }
+                self.save(&posting, true)?;
+                // The refusal is the mempool's answer, not a failure: bump by a child now.
+                let state = chain.tx_state(&live.commit.compute_txid())?;
+                return self.pay_by_child(chain, posting, tip, rate, state, report);
+            }
+            Err(error) => return Err(error.into()),
+        }
+        Ok(posting)
+    }
+
+    /// Bumps the live attempt with a child spending its unconfirmed outputs that pay
+    /// the wallet (the commit's change, the reveals' outputs) to the wallet.
+    fn pay_by_child(
+        &mut self,
+        chain: &dyn DaChain,
+        mut posting: DaPosting,
+        tip: u32,
+        rate: FeeRate,
+        commit_state: TxState,
+        report: &mut StepReport,
+    ) -> Result<DaPosting, PostBatchError> {
+        let batch = posting.batch;
+        let Some(live) = posting.attempts.last_mut() else {
+            return Err(PostBatchError::EmptyPosting { batch });
+        };
+        let mut parents = Vec::new();
+        let mut ancestors = Vec::new();
+        let commit_unconfirmed = !matches!(commit_state, TxState::Confirmed { .. });
+        if commit_unconfirmed {
+            ancestors
+                .push(Ancestor { weight: live.commit.weight(), fee: Amount::from_sat(live.commit_fee_sat) });
+            parents.extend(wallet_outputs(&live.commit, &self.script));
+        }
+        for (reveal, fee) in live.reveals.iter().zip(&live.reveal_fees_sat) {
+            if matches!(chain.tx_state(&reveal.compute_txid())?, TxState::Confirmed { .. }) {
+                continue;
+            }
+            ancestors.push(Ancestor { weight: reveal.weight(), fee: Amount::from_sat(*fee) });
+            parents.extend(wallet_outputs(reveal, &self.script));
+        }
+        if ancestors.is_empty() {
+            return Ok(posting);
+        }
+        // A later child spends the same outputs, so it replaces the earlier one; at a
+        // rate at least the incremental relay fee higher over the whole package, it
+        // pays more than the earlier child plus the increment for its own size, as
+        // BIP-125 asks.
+        let wallet = self.free_coins(chain)?;
+        let child = plan_cpfp(&self.keypair, &parents, &wallet, &ancestors, rate, &self.script)
+            .map_err(|source| PostBatchError::Plan { batch, source })?;
+        let spent: Amount = parents
+            .iter()
+            .map(|parent| parent.output.value)
+            .chain(
+                wallet
+                    .iter()
+                    .filter(|coin| child.input.iter().any(|input| input.previous_output == coin.outpoint))
+                    .map(|coin| coin.output.value),
+            )
+            .fold(Amount::ZERO, |total, value| total.checked_add(value).unwrap_or(Amount::MAX));
+        let paid = child
+            .output
+            .iter()
+            .fold(Amount::ZERO, |total, output| total.checked_add(output.value).unwrap_or(Amount::MAX));
+        let fee = spent.checked_sub(paid).unwrap_or(Amount::ZERO);
+        live.child = Some(DaChild {
+            tx: child.clone(),
+            fee_sat: fee.to_sat(),
+            fee_rate_sat_kwu: rate.to_sat_per_kwu(),
+        });
+        live.broadcast_height = tip;
+        self.save(&posting, true)?;
+        match chain.broadcast(&child) {
+            Ok(()) | Err(ChainError::Refused { refusal: Refusal::AlreadyKnown, .. }) => {}
+            Err(error) => return Err(error.into()),
+        }
+        tracing::info!(
+            target: "rollup::da",
+            batch,
+            fee_rate_sat_kwu = rate.to_sat_per_kwu(),
+            child = %child.compute_txid(),
+            "stuck posting: child pays for it"
+        );
+        self.metrics.bumps.inc();
+        report.children.push(batch);
+        Ok(posting)
+    }
+
+    /// Posts closed batches that have no posting yet, in order, within the byte
+    /// budget of the next block.
+    fn post_new(
+        &mut self,
+        chain: &dyn DaChain,
+        tip: u32,
+        rate: FeeRate,
+        mut used_bytes: u64,
+        pending: &mut i64,
+        report: &mut StepReport,
+    ) -> Result<(), PostBatchError> {
+        let next =
+            self.store.read(|tx| tx.last::<DaPostings>())?.map_or(0, |(batch, _)| batch.saturating_add(1));
+        let records = self.store.read(|tx| tx.range::<Batches>(next.., MAX_NEW_PER_STEP))?;
+        for (batch, record) in records {
+            if !fits_budget(used_bytes, record.blob_bytes, self.settings.max_bytes_per_block) {
+                report.waiting.push(batch);
+                break;
+            }
+            let wallet = self.free_coins(chain)?;
+            let built =
+                self.build_attempt(&record, AttemptKind::Initial, &[], &wallet, (rate, Amount::ZERO), tip);
+            let (attempt, chunks, data_bytes) = match built {
+                Ok(built) => built,
+                Err(PostBatchError::Plan {
+                    source:
+                        source @ (PlanPostingError::NoFunding | PlanPostingError::InsufficientFunds { .. }),
+                    ..
+                }) => {
+                    tracing::warn!(target: "rollup::da", batch, address = %self.address, %source, "cannot post: fund the DA poster's wallet");
+                    self.ask_faucet(chain);
+                    report.waiting.push(batch);
+                    break;
+                }
+                Err(error) => return Err(error),
+            };
+            let posting = DaPosting {
+                batch,
+                chunks,
+                data_bytes,
+                posted_height: tip,
+                attempts: vec![attempt.clone()],
+                location: None,
+                fees_counted: false,
+            };
+            // Written before the broadcast: a restart rebroadcasts it.
+            self.save(&posting, true)?;
+            self.broadcast_attempt(chain, &attempt)?;
+            tracing::info!(
+                target: "rollup::da",
+                batch,
+                chunks,
+                data_bytes,
+                fee_rate_sat_kwu = attempt.fee_rate_sat_kwu,
+                commit = %attempt.commit.compute_txid(),
+                "batch posted to Bitcoin"
+            );
+            self.metrics.posted_bytes.inc_by(data_bytes);
+            *pending = pending.saturating_add(1);
+            used_bytes = used_bytes.saturating_add(data_bytes);
+            report.posted.push(batch);
+        }
+        Ok(())
+    }
+
+    /// Asks the devnet faucet once per process for coins, when configured.
+    fn ask_faucet(&mut self, chain: &dyn DaChain) {
+        if self.settings.devnet_faucet == Amount::ZERO || self.faucet_asked {
+            return;
+        }
+        match chain.faucet(&self.address, self.settings.devnet_faucet) {
+            Ok(()) => {
+                self.faucet_asked = true;
+                tracing::info!(target: "rollup::da", address = %self.address, amount = %self.settings.devnet_faucet, "asked the devnet faucet");
+            }
+            Err(error) => tracing::warn!(target: "rollup::da", %error, "devnet faucet failed"),
+        }
+    }
+}
+
+/// The fee rate an attempt currently pays for (its child's, if it has one).
+fn current_rate(attempt: &DaAttempt) -> u64 {
+    attempt.child.as_ref().map_or(attempt.fee_rate_sat_kwu, |child| child.fee_rate_sat_kwu)
+}
+
+/// `tx`'s outputs paying `script`, as coins.
+fn wallet_outputs<'a>(tx: &'a Transaction, script: &'a ScriptBuf) -> impl Iterator<Item = FundingUtxo> + 'a {
+    let txid = tx.compute_txid();
+    tx.output.iter().zip(0u32..).filter(move |(output, _)| output.script_pubkey == *script).map(
+        move |(output, vout)| FundingUtxo { outpoint: OutPoint::new(txid, vout), output: output.clone() },
+    )
+}
