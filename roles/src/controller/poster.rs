@@ -1111,3 +1111,625 @@ fn wallet_outputs<'a>(tx: &'a Transaction, script: &'a ScriptBuf) -> impl Iterat
         move |(output, vout)| FundingUtxo { outpoint: OutPoint::new(txid, vout), output: output.clone() },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::cell::RefCell;
+
+    use bitcoin::hashes::Hash;
+    use rollup_l2::{Block, BlockHeader};
+
+    use super::*;
+
+    const CHAIN_ID: u64 = 0xda;
+    const SAT_VB: u64 = 250;
+
+    /// A scripted chain: a mempool that accepts what it is given (or refuses the
+    /// next broadcasts as told), blocks that confirm the whole mempool, reorgs that
+    /// forget blocks.
+    #[derive(Default)]
+    struct FakeChain {
+        state: RefCell<FakeState>,
+    }
+
+    #[derive(Default)]
+    struct FakeState {
+        height: u32,
+        estimates: HashMap<u16, f64>,
+        coins: Vec<ChainUtxo>,
+        mempool: Vec<Transaction>,
+        confirmed: HashMap<Txid, (BlockHash, u32)>,
+        refuse: Vec<Refusal>,
+        broadcasts: Vec<Txid>,
+        fail_requests: bool,
+        malformed_status: bool,
+        faucet: Vec<(String, Amount)>,
+    }
+
+    fn block_hash(height: u32, salt: u8) -> BlockHash {
+        let mut bytes = [salt; 32];
+        bytes[..4].copy_from_slice(&height.to_be_bytes());
+        BlockHash::from_byte_array(bytes)
+    }
+
+    impl FakeChain {
+        fn new(coins: &[(u8, u64)]) -> Self {
+            let chain = Self::default();
+            {
+                let mut state = chain.state.borrow_mut();
+                state.height = 100;
+                state.estimates = HashMap::from([(1, 5.0), (6, 2.0), (144, 1.0)]);
+                state.coins = coins
+                    .iter()
+                    .map(|(n, sats)| ChainUtxo {
+                        outpoint: OutPoint::new(Txid::from_byte_array([*n; 32]), 0),
+                        value: Amount::from_sat(*sats),
+                        confirmed: true,
+                    })
+                    .collect();
+            }
+            chain
+        }
+
+        /// Mines one block holding the whole mempool (salt tells branches apart).
+        fn mine(&self, salt: u8) -> BlockHash {
+            let mut state = self.state.borrow_mut();
+            state.height += 1;
+            let (height, hash) = (state.height, block_hash(state.height, salt));
+            for tx in std::mem::take(&mut state.mempool) {
+                state.confirmed.insert(tx.compute_txid(), (hash, height));
+            }
+            hash
+        }
+
+        fn advance(&self, blocks: u32) {
+            self.state.borrow_mut().height += blocks;
+        }
+
+        /// Forgets the last block's transactions (a reorg that drops them).
+        fn reorg_dropping(&self) {
+            let mut state = self.state.borrow_mut();
+            let height = state.height;
+            state.confirmed.retain(|_, (_, at)| *at != height);
+        }
+
+        /// Puts the last block's transactions back in the mempool and confirms them
+        /// again in a block with another hash.
+        fn reorg_keeping(&self, salt: u8) {
+            let mut state = self.state.borrow_mut();
+            let height = state.height;
+            for (_, (hash, at)) in state.confirmed.iter_mut() {
+                if *at == height {
+                    *hash = block_hash(height, salt);
+                }
+            }
+        }
+
+        fn in_mempool(&self) -> Vec<Txid> {
+            self.state.borrow().mempool.iter().map(Transaction::compute_txid).collect()
+        }
+
+        fn broadcasts(&self) -> Vec<Txid> {
+            self.state.borrow().broadcasts.clone()
+        }
+    }
+
+    impl DaChain for FakeChain {
+        fn tip(&self) -> Result<(u32, BlockHash), ChainError> {
+            let state = self.state.borrow();
+            if state.fail_requests {
+                return Err(ChainError::Request {
+                    what: "the tip hash".to_owned(),
+                    message: "down".to_owned(),
+                });
+            }
+            Ok((state.height, block_hash(state.height, 0)))
+        }
+
+        fn fee_estimates(&self) -> Result<HashMap<u16, f64>, ChainError> {
+            Ok(self.state.borrow().estimates.clone())
+        }
+
+        fn utxos(&self, _: &ScriptBuf) -> Result<Vec<ChainUtxo>, ChainError> {
+            Ok(self.state.borrow().coins.clone())
+        }
+
+        fn tx_state(&self, txid: &Txid) -> Result<TxState, ChainError> {
+            let state = self.state.borrow();
+            if state.malformed_status {
+                return Err(ChainError::Malformed {
+                    what: format!("the status of {txid}"),
+                    problem: "confirmed without a block hash and height".to_owned(),
+                });
+            }
+            if let Some((block_hash, height)) = state.confirmed.get(txid) {
+                return Ok(TxState::Confirmed { block_hash: *block_hash, height: *height });
+            }
+            Ok(match state.mempool.iter().any(|tx| tx.compute_txid() == *txid) {
+                true => TxState::Mempool,
+                false => TxState::Unknown,
+            })
+        }
+
+        fn broadcast(&self, tx: &Transaction) -> Result<(), ChainError> {
+            let mut state = self.state.borrow_mut();
+            let txid = tx.compute_txid();
+            if state.fail_requests {
+                return Err(ChainError::Request {
+                    what: format!("broadcast of {txid}"),
+                    message: "down".to_owned(),
+                });
+            }
+            if !state.refuse.is_empty() {
+                let refusal = state.refuse.remove(0);
+                return Err(ChainError::Refused { txid, refusal });
+            }
+            state.broadcasts.push(txid);
+            if state.mempool.iter().any(|known| known.compute_txid() == txid) {
+                return Err(ChainError::Refused { txid, refusal: Refusal::AlreadyKnown });
+            }
+            // Full RBF: a transaction evicts the mempool transactions it conflicts
+            // with and their descendants.
+            let spent: Vec<OutPoint> = tx.input.iter().map(|input| input.previous_output).collect();
+            let mut evicted: Vec<Txid> = state
+                .mempool
+                .iter()
+                .filter(|known| known.input.iter().any(|input| spent.contains(&input.previous_output)))
+                .map(Transaction::compute_txid)
+                .collect();
+            loop {
+                let more: Vec<Txid> = state
+                    .mempool
+                    .iter()
+                    .filter(|known| !evicted.contains(&known.compute_txid()))
+                    .filter(|known| {
+                        known.input.iter().any(|input| evicted.contains(&input.previous_output.txid))
+                    })
+                    .map(Transaction::compute_txid)
+                    .collect();
+                if more.is_empty() {
+                    break;
+                }
+                evicted.extend(more);
+            }
+            state.mempool.retain(|known| !evicted.contains(&known.compute_txid()));
+            state.mempool.push(tx.clone());
+            Ok(())
+        }
+
+        fn faucet(&self, address: &Address, amount: Amount) -> Result<(), ChainError> {
+            self.state.borrow_mut().faucet.push((address.to_string(), amount));
+            Ok(())
+        }
+    }
+
+    struct Setup {
+        _dir: tempfile::TempDir,
+        store: Arc<Store>,
+        settings: DaSettings,
+        metrics: DaMetrics,
+    }
+
+    impl Setup {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Arc::new(Store::open(dir.path(), CHAIN_ID).unwrap());
+            let wallet_key = dir.path().join("poster.key");
+            std::fs::write(&wallet_key, "11".repeat(32)).unwrap();
+            let settings = DaSettings {
+                chain_id: CHAIN_ID,
+                network: Network::Regtest,
+                wallet_key,
+                fees: FeePolicy {
+                    target_blocks: 6,
+                    floor: FeeRate::from_sat_per_kwu(SAT_VB),
+                    ceiling: FeeRate::from_sat_per_kwu(50 * SAT_VB),
+                },
+                max_bytes_per_block: 1_000_000,
+                bump_after_blocks: 3,
+                devnet_faucet: Amount::ZERO,
+            };
+            let metrics = DaMetrics::register(&Registry::new());
+            Self { _dir: dir, store, settings, metrics }
+        }
+
+        fn poster(&self) -> DaPoster {
+            DaPoster::load(self.store.clone(), self.settings.clone(), self.metrics.clone()).unwrap()
+        }
+
+        /// Seals empty blocks `first..=last` and stores them as batch `number`.
+        fn batch(&self, number: u64, first: u64, last: u64) -> BatchRecord {
+            let mut record = BatchRecord {
+                number,
+                first_block: first,
+                last_block: last,
+                blocks: u32::try_from(last - first + 1).unwrap(),
+                blob_bytes: 0,
+                first_timestamp_ms: first,
+                last_timestamp_ms: last,
+            };
+            self.store
+                .write(|tx| {
+                    for number in first..=last {
+                        let block = Block {
+                            header: BlockHeader { number, timestamp_ms: number, ..BlockHeader::default() },
+                            txs: Vec::new(),
+                        };
+                        tx.put::<Blocks>(&number, &Stored(block))?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            record.blob_bytes = u64::try_from(batch_blob(&self.store, &record).unwrap().len()).unwrap();
+            self.store.write(|tx| tx.put::<Batches>(&number, &record)).unwrap();
+            record
+        }
+    }
+
+    fn live_txids(posting: &DaPosting) -> Vec<Txid> {
+        let live = posting.live().unwrap();
+        std::iter::once(&live.commit).chain(&live.reveals).map(Transaction::compute_txid).collect()
+    }
+
+    #[test]
+    fn the_blob_is_the_blocks_encodings_in_order_and_a_missing_block_is_named() {
+        let setup = Setup::new();
+        let record = setup.batch(0, 1, 3);
+        let blob = batch_blob(&setup.store, &record).unwrap();
+        let expected: Vec<u8> = (1..=3)
+            .flat_map(|number| {
+                let block = setup.store.read(|tx| tx.get::<Blocks>(&number)).unwrap().unwrap().0;
+                block.encode()
+            })
+            .collect();
+        assert_eq!(blob, expected);
+        let gap = BatchRecord { last_block: 5, blocks: 5, ..record };
+        let error = batch_blob(&setup.store, &gap).unwrap_err();
+        assert_eq!(error.to_string(), "batch 0: block 4 is not stored");
+    }
+
+    #[test]
+    fn a_batch_is_posted_located_and_settled() {
+        let setup = Setup::new();
+        let record = setup.batch(0, 1, 2);
+        let chain = FakeChain::new(&[(1, 100_000), (2, 50_000)]);
+        let mut poster = setup.poster();
+        let report = poster.step(&chain).unwrap();
+        assert_eq!(report.posted, [0]);
+        let posting = poster.posting(0).unwrap().unwrap();
+        assert_eq!((posting.chunks, posting.data_bytes, posting.posted_height), (1, record.blob_bytes, 100));
+        let live = posting.live().unwrap();
+        assert_eq!(live.kind, AttemptKind::Initial);
+        assert_eq!(live.fee_rate_sat_kwu, 2 * SAT_VB, "the 6-block estimate");
+        // The largest coin funds it; the commit then its reveal went out.
+        assert_eq!(live.funding[0].0, OutPoint::new(Txid::from_byte_array([1; 32]), 0));
+        assert_eq!(chain.in_mempool(), live_txids(&posting));
+        assert_eq!(setup.metrics.posted_bytes.get(), record.blob_bytes);
+        assert_eq!(setup.metrics.pending.get(), 1);
+
+        let block = chain.mine(0);
+        let report = poster.step(&chain).unwrap();
+        assert_eq!(report.located, [0]);
+        let posting = poster.posting(0).unwrap().unwrap();
+        let reveal_txid = posting.live().unwrap().reveals[0].compute_txid();
+        assert_eq!(
+            posting.location,
+            Some(vec![ChunkLocation { index: 0, reveal_txid, block_hash: block, height: 101 }])
+        );
+        assert_eq!(setup.metrics.fees_paid.get(), posting.live().unwrap().total_fee_sat());
+        assert_eq!(setup.metrics.pending.get(), 0);
+        assert!(setup.store.read(|tx| tx.get::<DaOpenPostings>(&0)).unwrap().is_some());
+
+        // Six confirmations: settled, no longer followed.
+        chain.advance(5);
+        let report = poster.step(&chain).unwrap();
+        assert_eq!((report.settled, report.located), (vec![0], vec![]));
+        assert_eq!(setup.store.read(|tx| tx.get::<DaOpenPostings>(&0)).unwrap(), None);
+        assert_eq!(poster.step(&chain).unwrap(), StepReport::default());
+    }
+
+    #[test]
+    fn a_restart_after_the_write_rebroadcasts_the_same_transactions() {
+        let setup = Setup::new();
+        setup.batch(0, 1, 2);
+        let chain = FakeChain::new(&[(1, 100_000)]);
+        let mut poster = setup.poster();
+        // The posting is written, then the broadcast fails (Esplora went away).
+        chain.state.borrow_mut().refuse.push(Refusal::Other("connection reset".to_owned()));
+        let error = poster.step(&chain).unwrap_err();
+        assert!(matches!(&error, PostBatchError::Chain(ChainError::Refused { .. })), "{error}");
+        let stored = poster.posting(0).unwrap().unwrap();
+        assert!(chain.in_mempool().is_empty());
+
+        // A new process: the same transactions, byte for byte, not a second posting.
+        drop(poster);
+        let mut poster = setup.poster();
+        let report = poster.step(&chain).unwrap();
+        assert_eq!((report.rebroadcast, report.posted), (vec![0], vec![]));
+        assert_eq!(poster.posting(0).unwrap().unwrap(), stored);
+        assert_eq!(chain.in_mempool(), live_txids(&stored));
+        // Another step finds everything in the mempool: nothing to do.
+        assert_eq!(poster.step(&chain).unwrap(), StepReport::default());
+    }
+
+    #[test]
+    fn the_same_batch_coins_and_rate_give_the_same_transactions_in_another_database() {
+        let first = Setup::new();
+        first.batch(0, 1, 4);
+        let second = Setup::new();
+        second.batch(0, 1, 4);
+        let (chain_a, chain_b) = (FakeChain::new(&[(1, 100_000)]), FakeChain::new(&[(1, 100_000)]));
+        first.poster().step(&chain_a).unwrap();
+        second.poster().step(&chain_b).unwrap();
+        let a = first.poster().posting(0).unwrap().unwrap();
+        let b = second.poster().posting(0).unwrap().unwrap();
+        assert_eq!(a.attempts, b.attempts);
+        assert_eq!(chain_a.in_mempool(), chain_b.in_mempool());
+    }
+
+    #[test]
+    fn a_reorg_moves_the_recorded_location_and_dropped_transactions_are_rebroadcast() {
+        let setup = Setup::new();
+        setup.batch(0, 1, 2);
+        let chain = FakeChain::new(&[(1, 100_000)]);
+        let mut poster = setup.poster();
+        poster.step(&chain).unwrap();
+        chain.mine(0);
+        poster.step(&chain).unwrap();
+        let posted = poster.posting(0).unwrap().unwrap();
+
+        // The block is replaced by one holding the same transactions.
+        chain.reorg_keeping(7);
+        let report = poster.step(&chain).unwrap();
+        assert_eq!(report.located, [0]);
+        let moved = poster.posting(0).unwrap().unwrap();
+        assert_eq!(moved.location.as_ref().unwrap()[0].block_hash, block_hash(101, 7));
+        assert_eq!(moved.attempts, posted.attempts);
+
+        // The block is replaced by one without them, and the mempool lost them.
+        chain.reorg_dropping();
+        let report = poster.step(&chain).unwrap();
+        assert_eq!((report.unconfirmed, report.rebroadcast), (vec![0], vec![0]));
+        assert_eq!(poster.posting(0).unwrap().unwrap().location, None);
+        assert_eq!(chain.in_mempool(), live_txids(&posted));
+        assert_eq!(setup.metrics.reposts.get(), 1);
+        let block = chain.mine(9);
+        assert_eq!(poster.step(&chain).unwrap().located, [0]);
+        assert_eq!(poster.posting(0).unwrap().unwrap().location.unwrap()[0].block_hash, block);
+    }
+
+    #[test]
+    fn a_posting_whose_coins_were_spent_elsewhere_is_posted_anew_with_fresh_coins() {
+        let setup = Setup::new();
+        setup.batch(0, 1, 2);
+        let chain = FakeChain::new(&[(1, 100_000), (2, 90_000)]);
+        let mut poster = setup.poster();
+        poster.step(&chain).unwrap();
+        let first = poster.posting(0).unwrap().unwrap();
+        // After a reorg the mempool lost the posting and its coin is spent elsewhere.
+        chain.state.borrow_mut().mempool.clear();
+        chain.state.borrow_mut().coins.remove(0);
+        chain
+            .state
+            .borrow_mut()
+            .refuse
+            .push(Refusal::InputsMissing("bad-txns-inputs-missingorspent".to_owned()));
+        let report = poster.step(&chain).unwrap();
+        assert_eq!(report.reposted, [0]);
+        let posting = poster.posting(0).unwrap().unwrap();
+        assert_eq!(posting.attempts.len(), 2);
+        let repost = posting.live().unwrap();
+        assert_eq!(repost.kind, AttemptKind::Repost);
+        assert_eq!(repost.funding[0].0, OutPoint::new(Txid::from_byte_array([2; 32]), 0));
+        assert_ne!(repost.commit.compute_txid(), first.live().unwrap().commit.compute_txid());
+        assert_eq!(chain.in_mempool(), live_txids(&posting));
+    }
+
+    #[test]
+    fn a_stuck_posting_is_replaced_and_a_refused_replacement_becomes_a_child() {
+        let setup = Setup::new();
+        setup.batch(0, 1, 2);
+        let chain = FakeChain::new(&[(1, 100_000), (2, 90_000)]);
+        let mut poster = setup.poster();
+        poster.step(&chain).unwrap();
+        let first = poster.posting(0).unwrap().unwrap();
+        chain.advance(2);
+        assert_eq!(poster.step(&chain).unwrap(), StepReport::default(), "2 blocks: not stuck yet");
+        chain.advance(1);
+        let report = poster.step(&chain).unwrap();
+        assert_eq!(report.replaced, [0]);
+        let posting = poster.posting(0).unwrap().unwrap();
+        let (old, new) = (&posting.attempts[0], &posting.attempts[1]);
+        assert_eq!(new.kind, AttemptKind::Replacement);
+        assert_eq!(new.fee_rate_sat_kwu, 3 * SAT_VB, "2 sat/vB estimate, bumped by the increment");
+        assert_eq!(new.funding[0], old.funding[0]);
+        let min = old.total_fee_sat() + old.commit.weight().to_vbytes_ceil();
+        assert!(new.commit_fee_sat >= min, "{} < {min}", new.commit_fee_sat);
+        assert_eq!(new.broadcast_height, 103);
+        // The old commit and reveal were evicted.
+        assert_eq!(chain.in_mempool(), live_txids(&posting));
+        assert_ne!(live_txids(&posting), live_txids(&first));
+
+        // Three more blocks; this mempool refuses replacements.
+        chain.advance(3);
+        chain.state.borrow_mut().refuse.push(Refusal::Conflict("txn-mempool-conflict".to_owned()));
+        let report = poster.step(&chain).unwrap();
+        assert_eq!((report.replaced, report.children), (vec![], vec![0]));
+        let posting = poster.posting(0).unwrap().unwrap();
+        assert_eq!(posting.attempts.len(), 2, "the refused replacement is not kept");
+        let live = posting.live().unwrap();
+        assert!(live.replacement_refused);
+        let child = live.child.as_ref().unwrap();
+        assert_eq!(child.fee_rate_sat_kwu, 4 * SAT_VB);
+        // The child spends the commit's change and the reveal's output.
+        let commit_txid = live.commit.compute_txid();
+        let reveal_txid = live.reveals[0].compute_txid();
+        let spent: Vec<Txid> = child.tx.input.iter().map(|input| input.previous_output.txid).collect();
+        assert_eq!(spent, [commit_txid, reveal_txid]);
+        let package = live.commit.weight().to_vbytes_ceil()
+            + live.reveals[0].weight().to_vbytes_ceil()
+            + child.tx.weight().to_vbytes_ceil();
+        // At least the package at 4 sat/vB, and at least the child's own size at that
+        // rate (here the replacement commit already paid for most of the package).
+        let parents_fee = live.commit_fee_sat + live.reveal_fees_sat[0];
+        let own = 4 * child.tx.weight().to_vbytes_ceil();
+        assert_eq!(child.fee_sat, (4 * package).saturating_sub(parents_fee).max(own));
+        assert!(live.total_fee_sat() >= 4 * package);
+        assert_eq!(chain.in_mempool().last(), Some(&child.tx.compute_txid()));
+        assert_eq!(setup.metrics.bumps.get(), 2);
+
+        // Mined: located, and the child is not posted again.
+        chain.mine(0);
+        assert_eq!(poster.step(&chain).unwrap().located, [0]);
+    }
+
+    #[test]
+    fn the_byte_budget_holds_later_batches_for_the_next_block() {
+        let mut setup = Setup::new();
+        let first = setup.batch(0, 1, 2);
+        setup.batch(1, 3, 4);
+        setup.batch(2, 5, 6);
+        // Room for two batches per block.
+        setup.settings.max_bytes_per_block = first.blob_bytes * 2;
+        let chain = FakeChain::new(&[(1, 100_000), (2, 100_000), (3, 100_000)]);
+        let mut poster = setup.poster();
+        let report = poster.step(&chain).unwrap();
+        assert_eq!((report.posted, report.waiting), (vec![0, 1], vec![2]));
+        // Same block: still no room.
+        let report = poster.step(&chain).unwrap();
+        assert_eq!((report.posted, report.waiting), (vec![], vec![2]));
+        chain.mine(0);
+        let report = poster.step(&chain).unwrap();
+        assert_eq!((report.posted, report.located), (vec![2], vec![0, 1]));
+        // Each posting spent its own coin.
+        let coins: BTreeSet<OutPoint> = (0..3)
+            .map(|batch| poster.posting(batch).unwrap().unwrap().live().unwrap().funding[0].0)
+            .collect();
+        assert_eq!(coins.len(), 3);
+    }
+
+    #[test]
+    fn an_empty_wallet_waits_and_asks_the_devnet_faucet_once() {
+        let mut setup = Setup::new();
+        setup.batch(0, 1, 2);
+        setup.settings.devnet_faucet = Amount::from_sat(1_000_000);
+        let chain = FakeChain::new(&[]);
+        let mut poster = setup.poster();
+        let report = poster.step(&chain).unwrap();
+        assert_eq!((report.posted, report.waiting), (vec![], vec![0]));
+        poster.step(&chain).unwrap();
+        let asked = chain.state.borrow().faucet.clone();
+        assert_eq!(asked, [(poster.address().to_string(), Amount::from_sat(1_000_000))]);
+        assert_eq!(poster.posting(0).unwrap(), None);
+        // Unconfirmed coins are not spent.
+        chain.state.borrow_mut().coins.push(ChainUtxo {
+            outpoint: OutPoint::new(Txid::from_byte_array([5; 32]), 1),
+            value: Amount::from_sat(1_000_000),
+            confirmed: false,
+        });
+        assert_eq!(poster.step(&chain).unwrap().waiting, [0]);
+        chain.state.borrow_mut().coins[0].confirmed = true;
+        assert_eq!(poster.step(&chain).unwrap().posted, [0]);
+    }
+
+    #[test]
+    fn bad_answers_from_esplora_are_errors_and_change_nothing() {
+        let setup = Setup::new();
+        setup.batch(0, 1, 2);
+        let chain = FakeChain::new(&[(1, 100_000)]);
+        let mut poster = setup.poster();
+        // Fee estimates without the target.
+        chain.state.borrow_mut().estimates = HashMap::from([(144, 1.0)]);
+        let error = poster.step(&chain).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "no fee estimate for a target of 6 blocks or less (targets answered: [144])"
+        );
+        assert_eq!(poster.posting(0).unwrap(), None);
+        // A fee estimate that is not a number.
+        chain.state.borrow_mut().estimates = HashMap::from([(6, f64::NAN)]);
+        assert!(matches!(
+            poster.step(&chain).unwrap_err(),
+            PostBatchError::FeeEstimate(FeeEstimateError::InvalidEstimate { target: 6, .. })
+        ));
+        chain.state.borrow_mut().estimates = HashMap::from([(6, 2.0)]);
+        poster.step(&chain).unwrap();
+        let posted = poster.posting(0).unwrap().unwrap();
+        // A status that says confirmed without a block.
+        chain.state.borrow_mut().malformed_status = true;
+        let error = poster.step(&chain).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "esplora answered the status of {} with nonsense: confirmed without a block hash and height",
+                posted.live().unwrap().reveals[0].compute_txid()
+            )
+        );
+        assert_eq!(poster.posting(0).unwrap().unwrap(), posted);
+        // Esplora down.
+        chain.state.borrow_mut().malformed_status = false;
+        chain.state.borrow_mut().fail_requests = true;
+        assert_eq!(poster.step(&chain).unwrap_err().to_string(), "esplora the tip hash: down");
+        assert_eq!(poster.posting(0).unwrap().unwrap(), posted);
+        // A refusal this poster does not know how to handle is reported with its reason.
+        chain.state.borrow_mut().fail_requests = false;
+        chain.state.borrow_mut().mempool.clear();
+        chain.state.borrow_mut().refuse.push(Refusal::Other("scriptpubkey".to_owned()));
+        let error = poster.step(&chain).unwrap_err();
+        assert!(
+            matches!(&error, PostBatchError::Chain(ChainError::Refused { refusal: Refusal::Other(reason), .. }) if reason == "scriptpubkey"),
+            "{error}"
+        );
+        assert_eq!(poster.posting(0).unwrap().unwrap(), posted);
+        assert_eq!(chain.broadcasts().len(), 2);
+    }
+
+    #[test]
+    fn reject_reasons_are_classified_as_core_words_them() {
+        assert_eq!(Refusal::from_reason("txn-already-in-mempool"), Refusal::AlreadyKnown);
+        assert_eq!(Refusal::from_reason("Transaction already in block chain"), Refusal::AlreadyKnown);
+        assert_eq!(
+            Refusal::from_reason("bad-txns-inputs-missingorspent"),
+            Refusal::InputsMissing("bad-txns-inputs-missingorspent".to_owned())
+        );
+        assert_eq!(
+            Refusal::from_reason("insufficient fee, rejecting replacement abc"),
+            Refusal::Conflict("insufficient fee, rejecting replacement abc".to_owned())
+        );
+        assert_eq!(
+            Refusal::from_reason("txn-mempool-conflict"),
+            Refusal::Conflict("txn-mempool-conflict".to_owned())
+        );
+        assert_eq!(Refusal::from_reason("dust"), Refusal::Other("dust".to_owned()));
+    }
+
+    #[test]
+    fn the_wallet_key_is_created_once_and_a_bad_key_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys").join("poster.key");
+        let created = load_or_create_key(&path).unwrap();
+        assert_eq!(load_or_create_key(&path).unwrap(), created);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.len(), 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        std::fs::write(&path, "zz").unwrap();
+        assert_eq!(
+            load_or_create_key(&path).unwrap_err().to_string(),
+            format!("DA poster wallet key {}: not hex", path.display())
+        );
+        std::fs::write(&path, "00".repeat(31)).unwrap();
+        assert_eq!(
+            load_or_create_key(&path).unwrap_err().to_string(),
+            format!(
+                "DA poster wallet key {}: 31 bytes, expected a 32-byte secret key in hex",
+                path.display()
+            )
+        );
+    }
+}
