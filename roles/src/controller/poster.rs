@@ -996,7 +996,7 @@ impl DaPoster {
             .iter()
             .fold(Amount::ZERO, |total, output| total.checked_add(output.value).unwrap_or(Amount::MAX));
         let fee = spent.checked_sub(paid).unwrap_or(Amount::ZERO);
-        live.child = Some(DaChild {
+        let earlier = live.child.replace(DaChild {
             tx: child.clone(),
             fee_sat: fee.to_sat(),
             fee_rate_sat_kwu: rate.to_sat_per_kwu(),
@@ -1005,6 +1005,16 @@ impl DaPoster {
         self.save(&posting, true)?;
         match chain.broadcast(&child) {
             Ok(()) | Err(ChainError::Refused { refusal: Refusal::AlreadyKnown, .. }) => {}
+            Err(ChainError::Refused { refusal: Refusal::Conflict(reason), .. }) if earlier.is_some() => {
+                // The mempool keeps the earlier child (no replacement): so do we, and
+                // try again after `bump_after_blocks` more blocks.
+                tracing::warn!(target: "rollup::da", batch, %reason, "second child refused: keeping the first");
+                if let Some(live) = posting.attempts.last_mut() {
+                    live.child = earlier;
+                }
+                self.save(&posting, true)?;
+                return Ok(posting);
+            }
             Err(error) => return Err(error.into()),
         }
         tracing::info!(
@@ -1579,6 +1589,15 @@ mod tests {
         assert!(live.total_fee_sat() >= 4 * package);
         assert_eq!(chain.in_mempool().last(), Some(&child.tx.compute_txid()));
         assert_eq!(setup.metrics.bumps.get(), 2);
+
+        // Three more blocks: a second child is refused, the first one stays.
+        chain.advance(3);
+        chain.state.borrow_mut().refuse.push(Refusal::Conflict("txn-mempool-conflict".to_owned()));
+        let report = poster.step(&chain).unwrap();
+        assert_eq!(report.children, Vec::<u64>::new());
+        let after = poster.posting(0).unwrap().unwrap();
+        assert_eq!(after.live().unwrap().child, live.child);
+        assert_eq!(after.live().unwrap().broadcast_height, 109, "tried again 3 blocks later");
 
         // Mined: located, and the child is not posted again.
         chain.mine(0);

@@ -1,0 +1,202 @@
+//! The controller's DA poster against a real Esplora (the embedded devnet, or an
+//! external regtest): it posts a batch from the operator's wallet, records where the
+//! chunk was mined, follows a reorg and a mempool that lost the posting, and bumps a
+//! posting the miners leave behind.
+//!
+//! The poster (`rollup_roles::controller::DaPoster` with its `EsploraChain`) is driven
+//! step by step on a node database of its own, as the controller's tick drives it;
+//! the node process wiring is covered by the controller's own tests.
+
+use std::sync::Arc;
+
+use bitcoin::{Amount, FeeRate, Network};
+use prometheus::Registry;
+use rollup_e2e::TestEnv;
+use rollup_l1::da::{decode_transaction, reassemble_batch, FeePolicy};
+use rollup_l2::{Block, BlockHeader};
+use rollup_roles::controller::{
+    batch_blob, AttemptKind, BatchRecord, Batches, DaChain, DaMetrics, DaPoster, DaSettings, EsploraChain,
+    TxState,
+};
+use rollup_roles::sequencer::{Blocks, Stored};
+use rollup_storage::Store;
+
+const CHAIN_ID: u64 = 0xda;
+
+/// An operator's database with closed batches, and its poster settings.
+struct Operator {
+    _dir: tempfile::TempDir,
+    store: Arc<Store>,
+    settings: DaSettings,
+    metrics: DaMetrics,
+}
+
+impl Operator {
+    fn new(bump_after_blocks: u32) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path(), CHAIN_ID).unwrap());
+        let settings = DaSettings {
+            chain_id: CHAIN_ID,
+            network: Network::Regtest,
+            wallet_key: dir.path().join("da-poster.key"),
+            fees: FeePolicy {
+                target_blocks: 6,
+                floor: FeeRate::from_sat_per_vb_u32(1),
+                ceiling: FeeRate::from_sat_per_vb_u32(20),
+            },
+            max_bytes_per_block: 1_000_000,
+            bump_after_blocks,
+            devnet_faucet: Amount::ZERO,
+        };
+        Self { _dir: dir, store, settings, metrics: DaMetrics::register(&Registry::new()) }
+    }
+
+    fn poster(&self) -> DaPoster {
+        DaPoster::load(self.store.clone(), self.settings.clone(), self.metrics.clone()).unwrap()
+    }
+
+    /// Seals blocks `first..=last` and closes them as batch `number`.
+    fn close_batch(&self, number: u64, first: u64, last: u64) -> Vec<u8> {
+        self.store
+            .write(|tx| {
+                for block in first..=last {
+                    let header =
+                        BlockHeader { number: block, timestamp_ms: 1_000 * block, ..BlockHeader::default() };
+                    tx.put::<Blocks>(&block, &Stored(Block { header, txs: Vec::new() }))?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let mut record = BatchRecord {
+            number,
+            first_block: first,
+            last_block: last,
+            blocks: u32::try_from(last - first + 1).unwrap(),
+            blob_bytes: 0,
+            first_timestamp_ms: 1_000 * first,
+            last_timestamp_ms: 1_000 * last,
+        };
+        let blob = batch_blob(&self.store, &record).unwrap();
+        record.blob_bytes = blob.len() as u64;
+        self.store.write(|tx| tx.put::<Batches>(&number, &record)).unwrap();
+        blob
+    }
+}
+
+/// Funds the poster's wallet with one confirmed coin.
+fn fund(env: &TestEnv, poster: &DaPoster, sats: u64) {
+    env.fund(poster.address(), Amount::from_sat(sats));
+    env.mine(1, None);
+}
+
+#[test]
+fn a_batch_is_posted_located_and_followed_through_a_reorg_and_a_lost_mempool() {
+    let mut env = TestEnv::start();
+    let operator = Operator::new(3);
+    let blob = operator.close_batch(0, 1, 3);
+    let mut poster = operator.poster();
+    fund(&env, &poster, 1_000_000);
+    let mut chain = EsploraChain::new(env.esplora_url());
+
+    let report = poster.step(&chain).unwrap();
+    assert_eq!(report.posted, [0]);
+    let posting = poster.posting(0).unwrap().unwrap();
+    let attempt = posting.live().unwrap().clone();
+    let reveal_txid = attempt.reveals[0].compute_txid();
+    assert_eq!(chain.tx_state(&attempt.commit.compute_txid()).unwrap(), TxState::Mempool);
+    assert_eq!(chain.tx_state(&reveal_txid).unwrap(), TxState::Mempool);
+
+    // Mined: the location is recorded, and a reader finds the blob in that reveal.
+    let block = env.mine(1, None)[0];
+    let height = env.esplora().get_height().unwrap();
+    assert_eq!(poster.step(&chain).unwrap().located, [0]);
+    let location = poster.posting(0).unwrap().unwrap().location.unwrap();
+    assert_eq!(location.len(), 1);
+    assert_eq!(
+        (location[0].index, location[0].reveal_txid, location[0].block_hash, location[0].height),
+        (0, reveal_txid, block, height)
+    );
+    let mined = env.esplora().get_tx(&reveal_txid).unwrap().unwrap();
+    let envelopes: Vec<_> = decode_transaction(&mined, CHAIN_ID)
+        .into_iter()
+        .map(|decoded| decoded.result.unwrap().envelope)
+        .collect();
+    assert_eq!(reassemble_batch(0, &envelopes), Ok(blob));
+
+    // A reorg takes the block away; its transactions go back to the mempool, so
+    // the poster only notices, and records the block that mines them again.
+    env.reorg(1);
+    let report = poster.step(&chain).unwrap();
+    assert_eq!((report.unconfirmed, report.rebroadcast), (vec![0], vec![]));
+    assert_eq!(poster.posting(0).unwrap().unwrap().location, None);
+    let again = env.mine(1, None)[0];
+    assert_eq!(poster.step(&chain).unwrap().located, [0]);
+    let location = poster.posting(0).unwrap().unwrap().location.unwrap();
+    assert_eq!((location[0].reveal_txid, location[0].block_hash), (reveal_txid, again));
+    assert_ne!(again, block);
+
+    if !env.is_embedded() {
+        return;
+    }
+    // Another reorg, and the devnet restarts with an empty mempool: the posting is
+    // gone from both, and the poster rebroadcasts the very same transactions.
+    env.reorg(1);
+    env.restart_devnet();
+    chain = EsploraChain::new(env.esplora_url());
+    assert_eq!(chain.tx_state(&reveal_txid).unwrap(), TxState::Unknown);
+    let report = poster.step(&chain).unwrap();
+    assert_eq!((report.unconfirmed, report.rebroadcast), (vec![0], vec![0]));
+    assert_eq!(chain.tx_state(&reveal_txid).unwrap(), TxState::Mempool);
+    let third = env.mine(1, None)[0];
+    assert_eq!(poster.step(&chain).unwrap().located, [0]);
+    let posting = poster.posting(0).unwrap().unwrap();
+    assert_eq!(posting.attempts.len(), 1, "the same transactions, not a new posting");
+    assert_eq!(posting.location.unwrap()[0].block_hash, third);
+    assert_eq!(operator.metrics.posted_bytes.get(), posting.data_bytes);
+    assert_eq!(operator.metrics.pending.get(), 0);
+}
+
+#[test]
+fn a_posting_the_miners_leave_behind_is_bumped_and_mined() {
+    let env = TestEnv::start();
+    if !env.is_embedded() {
+        // Leaving a transaction behind needs the devnet's fee floor on mining.
+        return;
+    }
+    let operator = Operator::new(2);
+    operator.close_batch(0, 1, 2);
+    let mut poster = operator.poster();
+    fund(&env, &poster, 1_000_000);
+    let chain = EsploraChain::new(env.esplora_url());
+
+    // The devnet estimates 1 sat/vB; its miners now want 2.
+    assert_eq!(poster.step(&chain).unwrap().posted, [0]);
+    let first = poster.posting(0).unwrap().unwrap().live().unwrap().clone();
+    assert_eq!(first.fee_rate_sat_kwu, 250);
+    env.mine_above(1, 2);
+    assert_eq!(poster.step(&chain).unwrap(), Default::default(), "one block: not stuck yet");
+    env.mine_above(1, 2);
+    assert_eq!(chain.tx_state(&first.commit.compute_txid()).unwrap(), TxState::Mempool);
+
+    // Stuck for 2 blocks: the devnet refuses replacements, so a child pays.
+    let report = poster.step(&chain).unwrap();
+    assert_eq!((report.replaced, report.children), (vec![], vec![0]));
+    let posting = poster.posting(0).unwrap().unwrap();
+    assert_eq!(posting.attempts.len(), 1);
+    let live = posting.live().unwrap();
+    assert_eq!((live.kind, live.replacement_refused), (AttemptKind::Initial, true));
+    let child = live.child.clone().unwrap();
+    assert_eq!(child.fee_rate_sat_kwu, 500);
+    assert_eq!(chain.tx_state(&child.tx.compute_txid()).unwrap(), TxState::Mempool);
+
+    // The package now pays 2 sat/vB: mined, and located.
+    let block = env.mine_above(1, 2)[0];
+    for tx in std::iter::once(&live.commit).chain(&live.reveals).chain([&child.tx]) {
+        assert!(
+            matches!(chain.tx_state(&tx.compute_txid()).unwrap(), TxState::Confirmed { block_hash, .. } if block_hash == block)
+        );
+    }
+    assert_eq!(poster.step(&chain).unwrap().located, [0]);
+    assert_eq!(poster.posting(0).unwrap().unwrap().location.unwrap()[0].block_hash, block);
+    assert_eq!(operator.metrics.bumps.get(), 1);
+}
