@@ -200,3 +200,95 @@ fn a_posting_the_miners_leave_behind_is_bumped_and_mined() {
     assert_eq!(poster.posting(0).unwrap().unwrap().location.unwrap()[0].block_hash, block);
     assert_eq!(operator.metrics.bumps.get(), 1);
 }
+
+/// A node with the sequencer and the controller, posting to the devnet.
+#[test]
+fn a_node_posts_its_batches_and_serves_where_they_are() {
+    use rollup_e2e::{NodeOptions, NodeProcess};
+    use rollup_l2::ecgfp5::SecretKey;
+    use rollup_l2::{
+        pubkey_of, sign, BatchRules, Encode, Genesis, SignedTx, Transfer, UserTx, DEVNET_USER_SEED,
+    };
+    use serde_json::{json, Value};
+    use std::time::{Duration, Instant};
+
+    const NODE_CHAIN_ID: u64 = 0x0052_4f4c;
+    let env = TestEnv::start();
+    if !env.is_embedded() {
+        // The node funds its wallet from the devnet's faucet.
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let genesis_path = dir.path().join("genesis.json");
+    let genesis = Genesis {
+        block_capacities: rollup_l2::DEFAULT_BLOCK_CAPACITIES.to_vec(),
+        batch: BatchRules { max_blocks: 2, max_blob_bytes: 390_000, max_age_ms: 3_600_000 },
+        ..Genesis::devnet(NODE_CHAIN_ID)
+    };
+    std::fs::write(&genesis_path, serde_json::to_string_pretty(&genesis).unwrap()).unwrap();
+    let config = format!(
+        "[roles]\nsequencer = true\ncontroller = true\n[node]\ngenesis = {:?}\n[sequencer]\nblock_time_ms = 20\n\
+         [bitcoin]\nesplora_url = {:?}\n[controller.da]\nenabled = true\npoll_interval_ms = 50\n\
+         devnet_faucet_sat = 10000000\n",
+        genesis_path.to_str().unwrap(),
+        env.esplora_url(),
+    );
+    let node = NodeProcess::start(NodeOptions::default().config(&config).data_dir(&dir.path().join("data")));
+    node.wait_ready();
+    let address = node.rpc_ok("rollup_getDaWallet", json!([]))["address"].as_str().unwrap().to_owned();
+    assert!(address.starts_with("bcrt1p"), "{address}");
+    assert_eq!(node.rpc_ok("rollup_getBatchDa", json!([0])), Value::Null);
+
+    let wait = |what: &str, mut done: Box<dyn FnMut() -> bool + '_>| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}\n{}", node.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    // Two transfers in two blocks: batch 0 closes.
+    let user = SecretKey::from_seed(DEVNET_USER_SEED);
+    for nonce in 1..=2 {
+        let tx = UserTx::Transfer(Transfer {
+            from: 2,
+            to: 50,
+            to_pubkey: pubkey_of(&SecretKey::from_seed(b"da poster test")),
+            amount: 1_000,
+            fee: 1,
+            nonce,
+        });
+        let signature = sign(&user, &tx.signing_message(NODE_CHAIN_ID));
+        let hex = rollup_l2::hex::encode(&SignedTx { tx, signature }.encode());
+        let id = node.rpc_ok("rollup_sendTransaction", json!([hex]));
+        // One transfer per block.
+        wait(
+            "the transfer's block",
+            Box::new(|| !node.rpc_ok("rollup_getTransactionReceipt", json!([id]))["block_number"].is_null()),
+        );
+    }
+    wait("batch 0", Box::new(|| node.rpc_ok("rollup_getBatchCount", json!([])).as_u64() == Some(1)));
+
+    // The empty wallet asked the faucet; once its coin is mined, the batch goes out.
+    wait("the faucet payment", Box::new(|| env.esplora().get_mempool_txids().unwrap().len() == 1));
+    env.mine(1, None);
+    wait("batch 0 posted", Box::new(|| !node.rpc_ok("rollup_getBatchDa", json!([0])).is_null()));
+    let pending = node.rpc_ok("rollup_getBatchDa", json!([0]));
+    assert_eq!((pending["status"].clone(), pending["chunks"].clone()), (json!("pending"), json!(1)));
+    assert_eq!(pending["locations"], json!([]));
+    let blob_bytes = node.rpc_ok("rollup_getBatch", json!([0]))["blob_bytes"].clone();
+    assert_eq!(pending["data_bytes"], blob_bytes);
+
+    let block = env.mine(1, None)[0];
+    wait(
+        "batch 0 confirmed",
+        Box::new(|| node.rpc_ok("rollup_getBatchDa", json!([0]))["status"] == json!("confirmed")),
+    );
+    let confirmed = node.rpc_ok("rollup_getBatchDa", json!([0]));
+    let location = &confirmed["locations"][0];
+    assert_eq!(location["index"], json!(0));
+    assert_eq!(location["block_hash"], json!(block.to_string()));
+    assert_eq!(location["height"], json!(env.esplora().get_height().unwrap()));
+    assert_eq!(confirmed["commit_txid"], pending["commit_txid"]);
+    assert_eq!(node.metric("rollup_da_posted_bytes_total"), blob_bytes.as_f64());
+    assert_eq!(node.metric("rollup_da_pending_postings"), Some(0.0));
+}
