@@ -660,7 +660,8 @@ impl DaPoster {
             }
         }
         if let Some((position, locations)) = found {
-            if posting.location.as_ref() != Some(&locations) {
+            let changed = posting.location.as_ref() != Some(&locations);
+            if changed {
                 tracing::info!(
                     target: "rollup::da",
                     batch,
@@ -680,7 +681,9 @@ impl DaPoster {
             }
             let latest = posting.location.iter().flatten().map(|at| at.height).max().unwrap_or(tip);
             let settled = tip.saturating_sub(latest).saturating_add(1) >= SETTLE_DEPTH;
-            self.save(&posting, !settled)?;
+            if changed || settled {
+                self.save(&posting, !settled)?;
+            }
             if settled {
                 report.settled.push(batch);
             }
@@ -810,15 +813,14 @@ impl DaPoster {
     fn build_attempt(
         &self,
         batch: &BatchRecord,
+        blob: &[u8],
         kind: AttemptKind,
-        keep: &[FundingUtxo],
-        wallet: &[FundingUtxo],
+        (keep, wallet): (&[FundingUtxo], &[FundingUtxo]),
         (rate, min_commit_fee): (FeeRate, Amount),
         tip: u32,
     ) -> Result<(DaAttempt, u16, u64), PostBatchError> {
         let number = batch.number;
-        let blob = batch_blob(&self.store, batch)?;
-        let envelopes = split_batch(self.settings.chain_id, number, &blob)
+        let envelopes = split_batch(self.settings.chain_id, number, blob)
             .map_err(|source| PostBatchError::Envelope { batch: number, source })?;
         let planned =
             plan_posting(&self.keypair, &envelopes, keep, wallet, rate, min_commit_fee, &self.script)
@@ -862,9 +864,16 @@ impl DaPoster {
         rate: FeeRate,
     ) -> Result<DaPosting, PostBatchError> {
         let record = self.batch_record(posting.batch)?;
+        let blob = batch_blob(&self.store, &record)?;
         let wallet = self.free_coins(chain)?;
-        let (attempt, _, _) =
-            self.build_attempt(&record, AttemptKind::Repost, &[], &wallet, (rate, Amount::ZERO), tip)?;
+        let (attempt, _, _) = self.build_attempt(
+            &record,
+            &blob,
+            AttemptKind::Repost,
+            (&[], &wallet),
+            (rate, Amount::ZERO),
+            tip,
+        )?;
         posting.attempts.push(attempt.clone());
         posting.posted_height = tip;
         self.save(&posting, true)?;
@@ -897,6 +906,7 @@ impl DaPoster {
         let batch = posting.batch;
         let live = posting.live().cloned().ok_or(PostBatchError::EmptyPosting { batch })?;
         let record = self.batch_record(batch)?;
+        let blob = batch_blob(&self.store, &record)?;
         let keep: Vec<FundingUtxo> = live
             .funding
             .iter()
@@ -908,8 +918,14 @@ impl DaPoster {
             source: PlanPostingError::Overflow { what: "the replacement fee" },
         })?;
         let wallet = self.free_coins(chain)?;
-        let (attempt, _, _) =
-            self.build_attempt(&record, AttemptKind::Replacement, &keep, &wallet, (rate, min_fee), tip)?;
+        let (attempt, _, _) = self.build_attempt(
+            &record,
+            &blob,
+            AttemptKind::Replacement,
+            (&keep, &wallet),
+            (rate, min_fee),
+            tip,
+        )?;
         posting.attempts.push(attempt.clone());
         self.save(&posting, true)?;
         match chain.broadcast(&attempt.commit) {
@@ -1040,17 +1056,25 @@ impl DaPoster {
         pending: &mut i64,
         report: &mut StepReport,
     ) -> Result<(), PostBatchError> {
-        let next =
-            self.store.read(|tx| tx.last::<DaPostings>())?.map_or(0, |(batch, _)| batch.saturating_add(1));
+        // Postings are made in batch order, so batches 0..count have one.
+        let next = self.store.read(|tx| tx.count::<DaPostings>())?;
         let records = self.store.read(|tx| tx.range::<Batches>(next.., MAX_NEW_PER_STEP))?;
         for (batch, record) in records {
-            if !fits_budget(used_bytes, record.blob_bytes, self.settings.max_bytes_per_block) {
+            let blob = batch_blob(&self.store, &record)?;
+            let bytes = u64::try_from(blob.len()).unwrap_or(u64::MAX);
+            if !fits_budget(used_bytes, bytes, self.settings.max_bytes_per_block) {
                 report.waiting.push(batch);
                 break;
             }
             let wallet = self.free_coins(chain)?;
-            let built =
-                self.build_attempt(&record, AttemptKind::Initial, &[], &wallet, (rate, Amount::ZERO), tip);
+            let built = self.build_attempt(
+                &record,
+                &blob,
+                AttemptKind::Initial,
+                (&[], &wallet),
+                (rate, Amount::ZERO),
+                tip,
+            );
             let (attempt, chunks, data_bytes) = match built {
                 Ok(built) => built,
                 Err(PostBatchError::Plan {
