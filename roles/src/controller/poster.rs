@@ -1729,6 +1729,119 @@ mod tests {
         assert_eq!(chain.broadcasts().len(), 2);
     }
 
+    /// An HTTP server answering every request with `answer(method, path)`:
+    /// `(status, body)`. Returns its base URL.
+    fn fake_esplora(answer: impl Fn(&str, &str) -> (u16, Vec<u8>) + Send + 'static) -> String {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                reader.read_line(&mut request).unwrap();
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = line.split_once(':') {
+                        if name.eq_ignore_ascii_case("content-length") {
+                            length = value.trim().parse().unwrap();
+                        }
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let mut words = request.split_whitespace();
+                let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+                let (status, body) = answer(method, path);
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                stream.write_all(head.as_bytes()).unwrap();
+                stream.write_all(&body).unwrap();
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn esplora_answers_that_make_no_sense_are_named() {
+        let known = Txid::from_byte_array([1; 32]);
+        let unknown = Txid::from_byte_array([2; 32]);
+        let pending = Txid::from_byte_array([3; 32]);
+        let other = Transaction {
+            version: bitcoin::transaction::Version::TWO,
+            lock_time: bitcoin::absolute::LockTime::ZERO,
+            input: Vec::new(),
+            output: vec![TxOut { value: Amount::from_sat(1), script_pubkey: ScriptBuf::new() }],
+        };
+        let other_txid = other.compute_txid();
+        let other_bytes = bitcoin::consensus::serialize(&other);
+        let url = fake_esplora(move |method, path| {
+            let status = |txid: Txid| format!("/tx/{txid}/status");
+            let raw = |txid: Txid| format!("/tx/{txid}/raw");
+            match (method, path) {
+                ("GET", "/fee-estimates") => (200, b"not json".to_vec()),
+                ("GET", path) if path == status(known) => (200, br#"{"confirmed":true}"#.to_vec()),
+                ("GET", path) if path == status(unknown) => (404, b"Transaction not found".to_vec()),
+                ("GET", path) if path == status(pending) => (200, br#"{"confirmed":false}"#.to_vec()),
+                ("GET", path) if path == raw(pending) => (200, other_bytes.clone()),
+                ("GET", path) if path.ends_with("/utxo") => (
+                    200,
+                    format!(r#"[{{"txid":"{known}","vout":0,"value":5,"status":{{"confirmed":true}}}}]"#)
+                        .into_bytes(),
+                ),
+                ("POST", "/tx") => (
+                    400,
+                    br#"sendrawtransaction RPC error: {"code":-26,"message":"txn-mempool-conflict"}"#
+                        .to_vec(),
+                ),
+                _ => (404, b"not found".to_vec()),
+            }
+        });
+        let chain = EsploraChain::new(&url);
+        let error = chain.fee_estimates().unwrap_err();
+        assert!(matches!(&error, ChainError::Request { what, .. } if what == "the fee estimates"), "{error}");
+        assert_eq!(
+            chain.tx_state(&known),
+            Err(ChainError::Malformed {
+                what: format!("the status of {known}"),
+                problem: "confirmed without a block hash and height".to_owned(),
+            })
+        );
+        assert_eq!(chain.tx_state(&unknown), Ok(TxState::Unknown));
+        assert_eq!(
+            chain.tx_state(&pending),
+            Err(ChainError::Malformed {
+                what: format!("transaction {pending}"),
+                problem: format!("the transaction returned is {other_txid}"),
+            })
+        );
+        assert_eq!(
+            chain.utxos(&ScriptBuf::new()),
+            Err(ChainError::Malformed {
+                what: "the wallet's coins".to_owned(),
+                problem: format!("coin {known}:0 is confirmed at no height"),
+            })
+        );
+        assert_eq!(
+            chain.broadcast(&other),
+            Err(ChainError::Refused {
+                txid: other_txid,
+                refusal: Refusal::Conflict(
+                    r#"sendrawtransaction RPC error: {"code":-26,"message":"txn-mempool-conflict"}"#
+                        .to_owned()
+                ),
+            })
+        );
+    }
+
     #[test]
     fn reject_reasons_are_classified_as_core_words_them() {
         assert_eq!(Refusal::from_reason("txn-already-in-mempool"), Refusal::AlreadyKnown);
