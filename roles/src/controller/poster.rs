@@ -20,7 +20,7 @@
 //! coins twice. Bitcoin is read through the [`DaChain`] trait: [`EsploraChain`] in
 //! the node, a scripted chain in the tests.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -380,6 +380,9 @@ pub enum LoadPosterError {
         /// What is wrong.
         problem: String,
     },
+    /// The open postings cannot be read.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
 /// Why a poster step failed. Nothing is lost: what was written stays, the next
@@ -500,6 +503,9 @@ pub struct DaPoster {
     address: Address,
     metrics: DaMetrics,
     faucet_asked: bool,
+    /// The open postings, as in `da_postings` (this poster is their only writer):
+    /// a poll reads them from here instead of decoding them again.
+    open: BTreeMap<u64, DaPosting>,
 }
 
 impl std::fmt::Debug for DaPoster {
@@ -572,7 +578,8 @@ impl DaPoster {
         let address = Address::p2tr(&secp, keypair.x_only_public_key().0, None, settings.network);
         let script = address.script_pubkey();
         tracing::info!(target: "rollup::da", %address, "DA poster wallet (fund this address)");
-        Ok(Self { store, settings, keypair, script, address, metrics, faucet_asked: false })
+        let open = load_open(&store)?;
+        Ok(Self { store, settings, keypair, script, address, metrics, faucet_asked: false, open })
     }
 
     /// The wallet's address.
@@ -590,14 +597,10 @@ impl DaPoster {
         let mut report = StepReport::default();
         let (tip, _) = chain.tip()?;
         let estimate = fee_rate_from_estimates(&chain.fee_estimates()?, &self.settings.fees)?;
-        let open: Vec<u64> = self.store.read(|tx| tx.keys::<DaOpenPostings>(.., usize::MAX))?;
+        let open: Vec<DaPosting> = self.open.values().cloned().collect();
         let mut used_bytes = 0u64;
         let mut pending = 0i64;
-        for batch in open {
-            let Some(posting) = self.posting(batch)? else {
-                self.store.write(|tx| tx.delete::<DaOpenPostings>(&batch).map(|_| ()))?;
-                continue;
-            };
+        for posting in open {
             let posting = self.follow(chain, posting, tip, estimate, &mut report)?;
             if posting.location.is_none() {
                 pending = pending.saturating_add(1);
@@ -611,8 +614,8 @@ impl DaPoster {
         Ok(report)
     }
 
-    /// Persists `posting`, open or settled.
-    fn save(&self, posting: &DaPosting, open: bool) -> Result<(), StorageError> {
+    /// Persists `posting`, open or settled, then mirrors it in memory.
+    fn save(&mut self, posting: &DaPosting, open: bool) -> Result<(), StorageError> {
         self.store.write(|tx| {
             tx.put::<DaPostings>(&posting.batch, posting)?;
             if open {
@@ -620,7 +623,13 @@ impl DaPoster {
             } else {
                 tx.delete::<DaOpenPostings>(&posting.batch).map(|_| ())
             }
-        })
+        })?;
+        if open {
+            self.open.insert(posting.batch, posting.clone());
+        } else {
+            self.open.remove(&posting.batch);
+        }
+        Ok(())
     }
 
     /// Where every reveal of `attempt` is, if all are confirmed.
@@ -785,15 +794,12 @@ impl DaPoster {
     /// The wallet's confirmed coins that no open posting spends, for new
     /// transactions.
     fn free_coins(&self, chain: &dyn DaChain) -> Result<Vec<FundingUtxo>, PostBatchError> {
-        let open: Vec<u64> = self.store.read(|tx| tx.keys::<DaOpenPostings>(.., usize::MAX))?;
         let mut locked = BTreeSet::new();
-        for batch in open {
-            if let Some(posting) = self.posting(batch)? {
-                for attempt in &posting.attempts {
-                    locked.extend(attempt.funding.iter().map(|(outpoint, _)| *outpoint));
-                    if let Some(child) = &attempt.child {
-                        locked.extend(child.tx.input.iter().map(|input| input.previous_output));
-                    }
+        for posting in self.open.values() {
+            for attempt in &posting.attempts {
+                locked.extend(attempt.funding.iter().map(|(outpoint, _)| *outpoint));
+                if let Some(child) = &attempt.child {
+                    locked.extend(child.tx.input.iter().map(|input| input.previous_output));
                 }
             }
         }
@@ -1131,6 +1137,19 @@ impl DaPoster {
             Err(error) => tracing::warn!(target: "rollup::da", %error, "devnet faucet failed"),
         }
     }
+}
+
+/// The postings `da_open_postings` lists.
+fn load_open(store: &Store) -> Result<BTreeMap<u64, DaPosting>, StorageError> {
+    store.read(|tx| {
+        let mut open = BTreeMap::new();
+        for batch in tx.keys::<DaOpenPostings>(.., usize::MAX)? {
+            if let Some(posting) = tx.get::<DaPostings>(&batch)? {
+                open.insert(batch, posting);
+            }
+        }
+        Ok(open)
+    })
 }
 
 /// The fee rate an attempt currently pays for (its child's, if it has one).
