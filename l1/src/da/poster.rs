@@ -80,11 +80,15 @@ pub enum FeeEstimateError {
 /// clamped to `[policy.floor, policy.ceiling]`.
 ///
 /// `estimates` maps a target in blocks to a rate in sat/vB, as `/fee-estimates`
-/// answers.
+/// answers. An empty answer (an Esplora whose node has no estimates yet, as on a
+/// fresh regtest) gives the floor: a posting that then does not confirm is bumped.
 pub fn fee_rate_from_estimates(
     estimates: &std::collections::HashMap<u16, f64>,
     policy: &FeePolicy,
 ) -> Result<FeeRate, FeeEstimateError> {
+    if estimates.is_empty() {
+        return Ok(policy.floor);
+    }
     let chosen = estimates
         .iter()
         .filter(|(target, _)| **target <= policy.target_blocks)
@@ -460,10 +464,8 @@ mod tests {
             fee_rate_from_estimates(&late, &policy()).unwrap_err().to_string(),
             "no fee estimate for a target of 6 blocks or less (targets answered: [12, 144])"
         );
-        assert_eq!(
-            fee_rate_from_estimates(&HashMap::new(), &policy()),
-            Err(FeeEstimateError::NoEstimate { target: 6, available: vec![] })
-        );
+        // No estimates at all (a fresh regtest): the floor.
+        assert_eq!(fee_rate_from_estimates(&HashMap::new(), &policy()), Ok(policy().floor));
         assert_eq!(
             fee_rate_from_estimates(&HashMap::from([(2, -1.0)]), &policy()),
             Err(FeeEstimateError::InvalidEstimate { target: 2, value: -1.0 })
