@@ -596,12 +596,15 @@ impl DaPoster {
     pub fn step(&mut self, chain: &dyn DaChain) -> Result<StepReport, PostBatchError> {
         let mut report = StepReport::default();
         let (tip, _) = chain.tip()?;
-        let estimate = fee_rate_from_estimates(&chain.fee_estimates()?, &self.settings.fees)?;
+        // Without a usable estimate the postings are still followed (confirmations,
+        // reorgs, rebroadcasts); only what needs a fee rate waits, and the error is
+        // returned at the end.
+        let estimate = fee_rate_from_estimates(&chain.fee_estimates()?, &self.settings.fees);
         let open: Vec<DaPosting> = self.open.values().cloned().collect();
         let mut used_bytes = 0u64;
         let mut pending = 0i64;
         for posting in open {
-            let posting = self.follow(chain, posting, tip, estimate, &mut report)?;
+            let posting = self.follow(chain, posting, tip, estimate.as_ref().ok().copied(), &mut report)?;
             if posting.location.is_none() {
                 pending = pending.saturating_add(1);
             }
@@ -609,6 +612,13 @@ impl DaPoster {
                 used_bytes = used_bytes.saturating_add(posting.data_bytes);
             }
         }
+        let estimate = match estimate {
+            Ok(estimate) => estimate,
+            Err(error) => {
+                self.metrics.pending.set(pending);
+                return Err(error.into());
+            }
+        };
         self.post_new(chain, tip, estimate, used_bytes, &mut pending, &mut report)?;
         self.metrics.pending.set(pending);
         Ok(report)
@@ -656,7 +666,7 @@ impl DaPoster {
         chain: &dyn DaChain,
         mut posting: DaPosting,
         tip: u32,
-        estimate: FeeRate,
+        estimate: Option<FeeRate>,
         report: &mut StepReport,
     ) -> Result<DaPosting, PostBatchError> {
         let batch = posting.batch;
@@ -733,7 +743,9 @@ impl DaPoster {
                             previous.replacement_refused = true;
                         }
                         self.save(&posting, true)?;
-                    } else if matches!(refusal, Refusal::InputsMissing(_) | Refusal::Conflict(_)) {
+                    } else if let (Some(estimate), Refusal::InputsMissing(_) | Refusal::Conflict(_)) =
+                        (estimate, &refusal)
+                    {
                         // Its coins are gone (spent elsewhere, or by a transaction a reorg
                         // left behind): post the batch anew with fresh ones.
                         tracing::warn!(target: "rollup::da", batch, ?refusal, "posting invalid: posting anew with fresh coins");
@@ -752,6 +764,7 @@ impl DaPoster {
             report.rebroadcast.push(batch);
         }
         let since = live.broadcast_height;
+        let Some(estimate) = estimate else { return Ok(posting) };
         match decide_bump(
             tip,
             since,
@@ -1718,7 +1731,18 @@ mod tests {
         ));
         chain.state.borrow_mut().estimates = HashMap::from([(6, 2.0)]);
         poster.step(&chain).unwrap();
+        // Broken estimates do not stop the poster from recording where the batch was
+        // mined; the error is still reported.
+        chain.mine(0);
+        chain.state.borrow_mut().estimates = HashMap::from([(6, -3.0)]);
+        assert!(matches!(poster.step(&chain).unwrap_err(), PostBatchError::FeeEstimate(_)));
+        let located = poster.posting(0).unwrap().unwrap();
+        assert_eq!(located.location.as_ref().map(Vec::len), Some(1));
+        chain.state.borrow_mut().estimates = HashMap::from([(6, 2.0)]);
+        chain.reorg_dropping();
+        poster.step(&chain).unwrap();
         let posted = poster.posting(0).unwrap().unwrap();
+        assert_eq!(posted.location, None);
         // A status that says confirmed without a block.
         chain.state.borrow_mut().malformed_status = true;
         let error = poster.step(&chain).unwrap_err();
@@ -1745,7 +1769,9 @@ mod tests {
             "{error}"
         );
         assert_eq!(poster.posting(0).unwrap().unwrap(), posted);
-        assert_eq!(chain.broadcasts().len(), 2);
+        // Commit and reveal, then both again after the reorg; the refused one is not
+        // counted.
+        assert_eq!(chain.broadcasts().len(), 4);
     }
 
     /// An HTTP server answering every request with `answer(method, path)`:
