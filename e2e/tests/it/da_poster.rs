@@ -12,8 +12,8 @@ use std::sync::Arc;
 use bitcoin::{Amount, FeeRate, Network};
 use prometheus::Registry;
 use rollup_e2e::TestEnv;
-use rollup_l1::da::{decode_transaction, reassemble_batch, FeePolicy};
-use rollup_l2::{Block, BlockHeader};
+use rollup_l1::da::{decode_transaction, reassemble_batch, FeePolicy, MAX_ENVELOPE_DATA};
+use rollup_l2::{Block, BlockHeader, L2Tx, PubKey, SignedTx, Transfer, UserTx, SIGNATURE_LEN};
 use rollup_roles::controller::{
     batch_blob, AttemptKind, BatchRecord, Batches, DaChain, DaMetrics, DaPoster, DaSettings, EsploraChain,
     TxState,
@@ -55,14 +55,29 @@ impl Operator {
         DaPoster::load(self.store.clone(), self.settings.clone(), self.metrics.clone()).unwrap()
     }
 
-    /// Seals blocks `first..=last` and closes them as batch `number`.
-    fn close_batch(&self, number: u64, first: u64, last: u64) -> Vec<u8> {
+    /// Seals blocks `first..=last`, each with `transfers` transfers, and closes them as
+    /// batch `number`. The store does not check transactions: the signatures are zeros.
+    fn close_batch(&self, number: u64, first: u64, last: u64, transfers: u32) -> Vec<u8> {
+        let transfer = |nonce| {
+            L2Tx::User(SignedTx {
+                tx: UserTx::Transfer(Transfer {
+                    from: 2,
+                    to: 3,
+                    to_pubkey: PubKey::default(),
+                    amount: 1,
+                    fee: 1,
+                    nonce,
+                }),
+                signature: vec![0; SIGNATURE_LEN],
+            })
+        };
         self.store
             .write(|tx| {
                 for block in first..=last {
                     let header =
                         BlockHeader { number: block, timestamp_ms: 1_000 * block, ..BlockHeader::default() };
-                    tx.put::<Blocks>(&block, &Stored(Block { header, txs: Vec::new() }))?;
+                    let txs = (1..=transfers).map(transfer).collect();
+                    tx.put::<Blocks>(&block, &Stored(Block { header, txs }))?;
                 }
                 Ok(())
             })
@@ -93,7 +108,9 @@ fn fund(env: &TestEnv, poster: &DaPoster, sats: u64) {
 fn a_batch_is_posted_located_and_followed_through_a_reorg_and_a_lost_mempool() {
     let mut env = TestEnv::start();
     let operator = Operator::new(3);
-    let blob = operator.close_batch(0, 1, 3);
+    // About 450 kB: two chunks, so two reveals.
+    let blob = operator.close_batch(0, 1, 1, 3_000);
+    assert!((MAX_ENVELOPE_DATA + 1..2 * MAX_ENVELOPE_DATA).contains(&blob.len()), "{}", blob.len());
     let mut poster = operator.poster();
     fund(&env, &poster, 1_000_000);
     let mut chain = EsploraChain::new(env.esplora_url());
@@ -101,26 +118,31 @@ fn a_batch_is_posted_located_and_followed_through_a_reorg_and_a_lost_mempool() {
     let report = poster.step(&chain).unwrap();
     assert_eq!(report.posted, [0]);
     let posting = poster.posting(0).unwrap().unwrap();
+    assert_eq!(posting.chunks, 2);
     let attempt = posting.live().unwrap().clone();
-    let reveal_txid = attempt.reveals[0].compute_txid();
+    let reveal_txids: Vec<_> = attempt.reveals.iter().map(|reveal| reveal.compute_txid()).collect();
+    let reveal_txid = reveal_txids[0];
     assert_eq!(chain.tx_state(&attempt.commit.compute_txid()).unwrap(), TxState::Mempool);
-    assert_eq!(chain.tx_state(&reveal_txid).unwrap(), TxState::Mempool);
+    for txid in &reveal_txids {
+        assert_eq!(chain.tx_state(txid).unwrap(), TxState::Mempool);
+    }
 
-    // Mined: the location is recorded, and a reader finds the blob in that reveal.
+    // Mined: the location of each chunk is recorded, and a reader finds the blob in
+    // those reveals.
     let block = env.mine(1, None)[0];
     let height = env.esplora().get_height().unwrap();
     assert_eq!(poster.step(&chain).unwrap().located, [0]);
     let location = poster.posting(0).unwrap().unwrap().location.unwrap();
-    assert_eq!(location.len(), 1);
-    assert_eq!(
-        (location[0].index, location[0].reveal_txid, location[0].block_hash, location[0].height),
-        (0, reveal_txid, block, height)
-    );
-    let mined = env.esplora().get_tx(&reveal_txid).unwrap().unwrap();
-    let envelopes: Vec<_> = decode_transaction(&mined, CHAIN_ID)
-        .into_iter()
-        .map(|decoded| decoded.result.unwrap().envelope)
-        .collect();
+    let found: Vec<_> =
+        location.iter().map(|at| (at.index, at.reveal_txid, at.block_hash, at.height)).collect();
+    assert_eq!(found, [(0, reveal_txids[0], block, height), (1, reveal_txids[1], block, height)]);
+    let mut envelopes = Vec::new();
+    for at in &location {
+        let mined = env.esplora().get_tx(&at.reveal_txid).unwrap().unwrap();
+        envelopes.extend(
+            decode_transaction(&mined, CHAIN_ID).into_iter().map(|decoded| decoded.result.unwrap().envelope),
+        );
+    }
     assert_eq!(reassemble_batch(0, &envelopes), Ok(blob));
 
     // A reorg takes the block away; its transactions go back to the mempool, so
@@ -164,7 +186,7 @@ fn a_posting_the_miners_leave_behind_is_bumped_and_mined() {
         return;
     }
     let operator = Operator::new(2);
-    operator.close_batch(0, 1, 2);
+    operator.close_batch(0, 1, 2, 0);
     let mut poster = operator.poster();
     fund(&env, &poster, 1_000_000);
     let chain = EsploraChain::new(env.esplora_url());
