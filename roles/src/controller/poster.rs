@@ -593,6 +593,10 @@ impl DaPoster {
     }
 
     /// One poll: follow the open postings, then post new batches.
+    ///
+    /// A posting that cannot be followed (Esplora refuses or garbles something about
+    /// it) does not hold the others up: the step goes on and returns the first such
+    /// error at the end. A database failure stops it at once.
     pub fn step(&mut self, chain: &dyn DaChain) -> Result<StepReport, PostBatchError> {
         let mut report = StepReport::default();
         let (tip, _) = chain.tip()?;
@@ -603,8 +607,23 @@ impl DaPoster {
         let open: Vec<DaPosting> = self.open.values().cloned().collect();
         let mut used_bytes = 0u64;
         let mut pending = 0i64;
+        let mut failed: Option<PostBatchError> = None;
         for posting in open {
-            let posting = self.follow(chain, posting, tip, estimate.as_ref().ok().copied(), &mut report)?;
+            let batch = posting.batch;
+            let posting = match self.follow(chain, posting, tip, estimate.as_ref().ok().copied(), &mut report)
+            {
+                Ok(posting) => posting,
+                Err(PostBatchError::Storage(error)) => return Err(error.into()),
+                Err(error) => {
+                    tracing::warn!(target: "rollup::da", batch, %error, "cannot follow posting");
+                    failed.get_or_insert(error);
+                    // As stored: the failure changed nothing that was not saved.
+                    match self.open.get(&batch) {
+                        Some(posting) => posting.clone(),
+                        None => continue,
+                    }
+                }
+            };
             if posting.location.is_none() {
                 pending = pending.saturating_add(1);
             }
@@ -619,9 +638,13 @@ impl DaPoster {
                 return Err(error.into());
             }
         };
-        self.post_new(chain, tip, estimate, used_bytes, &mut pending, &mut report)?;
+        let posted = self.post_new(chain, tip, estimate, used_bytes, &mut pending, &mut report);
         self.metrics.pending.set(pending);
-        Ok(report)
+        posted?;
+        match failed {
+            Some(error) => Err(error),
+            None => Ok(report),
+        }
     }
 
     /// Persists `posting`, open or settled, then mirrors it in memory.
@@ -1885,6 +1908,30 @@ mod tests {
                 ),
             })
         );
+    }
+
+    #[test]
+    fn a_posting_that_cannot_be_followed_does_not_hold_up_the_next_batch() {
+        let setup = Setup::new();
+        setup.batch(0, 1, 2);
+        let chain = FakeChain::new(&[(1, 100_000), (2, 100_000)]);
+        let mut poster = setup.poster();
+        assert_eq!(poster.step(&chain).unwrap().posted, [0]);
+        chain.mine(0);
+        chain.reorg_dropping();
+        chain.state.borrow_mut().refuse.push(Refusal::Other("non-mandatory-script-verify-flag".to_owned()));
+        setup.batch(1, 3, 4);
+        let error = poster.step(&chain).unwrap_err();
+        assert!(
+            matches!(&error, PostBatchError::Chain(ChainError::Refused { refusal: Refusal::Other(reason), .. }) if reason == "non-mandatory-script-verify-flag"),
+            "{error}"
+        );
+        // Batch 1 went out all the same; batch 0 is retried at the next poll.
+        let second = poster.posting(1).unwrap().unwrap();
+        assert_eq!(chain.in_mempool(), live_txids(&second));
+        let report = poster.step(&chain).unwrap();
+        assert_eq!(report.rebroadcast, [0]);
+        assert_eq!(setup.metrics.pending.get(), 2);
     }
 
     #[test]
