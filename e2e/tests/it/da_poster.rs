@@ -3,9 +3,10 @@
 //! chunk was mined, follows a reorg and a mempool that lost the posting, and bumps a
 //! posting the miners leave behind.
 //!
-//! The poster (`rollup_roles::controller::DaPoster` with its `EsploraChain`) is driven
-//! step by step on a node database of its own, as the controller's tick drives it;
-//! the node process wiring is covered by the controller's own tests.
+//! The first two tests drive the poster (`rollup_roles::controller::DaPoster` with its
+//! `EsploraChain`) step by step on a node database of their own, as the controller's
+//! tick drives it; the last runs a `rollup node` with `[controller.da]` enabled and
+//! reads the location through `rollup_getBatchDa`.
 
 use std::sync::Arc;
 

@@ -17,8 +17,14 @@
 //! Every attempt is written to the `da_postings` table **before** it is broadcast, so
 //! that a restart in the middle rebroadcasts exactly the same transactions (the
 //! planner is deterministic) instead of posting the batch twice or spending the
-//! coins twice. Bitcoin is read through the [`DaChain`] trait: [`EsploraChain`] in
-//! the node, a scripted chain in the tests.
+//! coins twice. The open postings are also kept in memory (written through), so a
+//! poll does not decode them again. Bitcoin is read through the [`DaChain`] trait:
+//! [`EsploraChain`] in the node, a scripted chain in the tests.
+//!
+//! Errors: a database failure ends the step (the controller restarts and reloads); an
+//! Esplora failure or nonsense answer about one posting is logged, the other
+//! postings and new batches go on, and the step returns the first such error. Fees
+//! and amounts use checked arithmetic (`rollup_l1::da` denies unchecked arithmetic).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
