@@ -26,7 +26,7 @@ mod validate;
 pub use error::{ConfigIssue, LoadConfigError};
 pub use load::{load, to_toml, ConfigSources, ENV_PREFIX};
 pub use model::{
-    BitcoinConfig, BitcoinNetwork, Config, DebugConfig, DevnetConfig, Groth16Config, LogConfig, LogFormat,
-    NodeConfig, ProverConfig, Role, RolesConfig, RpcConfig, SequencerConfig, SupervisorConfig,
-    VigilanteConfig, DEFAULT_CHAIN_ID,
+    BitcoinConfig, BitcoinNetwork, Config, ControllerConfig, DaPosterConfig, DebugConfig, DevnetConfig,
+    Groth16Config, LogConfig, LogFormat, NodeConfig, ProverConfig, Role, RolesConfig, RpcConfig,
+    SequencerConfig, SupervisorConfig, VigilanteConfig, DEFAULT_CHAIN_ID,
 };

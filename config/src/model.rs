@@ -28,6 +28,8 @@ pub struct Config {
     pub sequencer: SequencerConfig,
     /// The prover role.
     pub prover: ProverConfig,
+    /// The controller role.
+    pub controller: ControllerConfig,
     /// The vigilante role.
     pub vigilante: VigilanteConfig,
     /// The embedded Bitcoin regtest of `rollup devnet`.
@@ -374,6 +376,67 @@ pub(crate) fn hex32(text: &str) -> Option<[u8; 32]> {
         *byte = digit(pair[0])? << 4 | digit(pair[1])?;
     }
     Some(out)
+}
+
+/// `[controller]`: the controller role.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControllerConfig {
+    /// Posting batch data to Bitcoin.
+    pub da: DaPosterConfig,
+}
+
+/// `[controller.da]`: the DA poster, which posts every closed batch's blob to Bitcoin
+/// in commit/reveal envelopes paid from the operator's wallet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaPosterConfig {
+    /// Post batches to Bitcoin (through `bitcoin.esplora_url`).
+    pub enabled: bool,
+    /// The poster's wallet key: a file holding the 32-byte secret key in hex, created
+    /// on first start when missing. Unset: `<node.data_dir>/da-poster.key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wallet_key: Option<PathBuf>,
+    /// Confirmation target, in blocks, of the fee estimate posted at.
+    pub fee_target_blocks: u16,
+    /// The lowest fee rate posted at, in sat/vB.
+    pub min_fee_rate_sat_vb: u64,
+    /// The highest fee rate posted or bumped to, in sat/vB.
+    pub max_fee_rate_sat_vb: u64,
+    /// Most envelope data bytes posted for one Bitcoin block; later batches wait for
+    /// the next block. A batch larger than this goes alone.
+    pub max_bytes_per_block: u64,
+    /// A posting still unconfirmed after this many blocks is bumped (RBF, or CPFP
+    /// where the replacement is refused).
+    pub bump_after_blocks: u32,
+    /// How often the poster looks at Bitcoin, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Regtest only: when the wallet is empty, ask the devnet's faucet
+    /// (`/devnet/faucet` on the Esplora URL) for this many sats; 0 never asks.
+    pub devnet_faucet_sat: u64,
+}
+
+impl Default for DaPosterConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            wallet_key: None,
+            fee_target_blocks: 6,
+            min_fee_rate_sat_vb: 1,
+            max_fee_rate_sat_vb: 100,
+            max_bytes_per_block: 1_000_000,
+            bump_after_blocks: 3,
+            poll_interval_ms: 1_000,
+            devnet_faucet_sat: 0,
+        }
+    }
+}
+
+impl DaPosterConfig {
+    /// The wallet key file: `wallet_key`, or `<data_dir>/da-poster.key`.
+    pub fn wallet_key(&self, data_dir: &std::path::Path) -> PathBuf {
+        self.wallet_key.clone().unwrap_or_else(|| data_dir.join("da-poster.key"))
+    }
 }
 
 /// `[devnet]`: the embedded Bitcoin regtest that `rollup devnet` runs.

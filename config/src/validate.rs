@@ -99,7 +99,46 @@ pub(crate) fn validate(config: &Config) -> Vec<ConfigIssue> {
             issues.push(ConfigIssue::new(key, "must be 32 bytes in hex (64 digits)"));
         }
     }
+    issues.extend(controller_da(config));
     issues.extend(cross_role(config));
+    issues
+}
+
+/// Problems of `[controller.da]`.
+fn controller_da(config: &Config) -> Vec<ConfigIssue> {
+    let da = &config.controller.da;
+    let mut issues = Vec::new();
+    for (key, value, min, max) in [
+        ("controller.da.fee_target_blocks", u64::from(da.fee_target_blocks), 1, 1_008),
+        ("controller.da.min_fee_rate_sat_vb", da.min_fee_rate_sat_vb, 1, 100_000),
+        ("controller.da.max_fee_rate_sat_vb", da.max_fee_rate_sat_vb, 1, 100_000),
+        ("controller.da.max_bytes_per_block", da.max_bytes_per_block, 1, 4_000_000),
+        ("controller.da.bump_after_blocks", u64::from(da.bump_after_blocks), 1, 1_008),
+        ("controller.da.poll_interval_ms", da.poll_interval_ms, 10, 3_600_000),
+        ("controller.da.devnet_faucet_sat", da.devnet_faucet_sat, 0, 21_000_000 * 100_000_000),
+    ] {
+        if !(min..=max).contains(&value) {
+            issues.push(ConfigIssue::new(key, format!("must be between {min} and {max}")));
+        }
+    }
+    if da.min_fee_rate_sat_vb > da.max_fee_rate_sat_vb {
+        issues.push(ConfigIssue::new(
+            "controller.da.min_fee_rate_sat_vb",
+            format!("must not exceed controller.da.max_fee_rate_sat_vb ({})", da.max_fee_rate_sat_vb),
+        ));
+    }
+    if da.wallet_key.as_ref().is_some_and(|path| path.as_os_str().is_empty()) {
+        issues.push(ConfigIssue::new(
+            "controller.da.wallet_key",
+            "must not be empty (unset it for the default)",
+        ));
+    }
+    if da.devnet_faucet_sat > 0 && config.bitcoin.network != BitcoinNetwork::Regtest {
+        issues.push(ConfigIssue::new(
+            "controller.da.devnet_faucet_sat",
+            "only regtest has a devnet faucet: set 0 on other networks",
+        ));
+    }
     issues
 }
 

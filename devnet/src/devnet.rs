@@ -186,6 +186,25 @@ impl Devnet {
         Ok(hashes)
     }
 
+    /// Mines `count` blocks paying `payout` like [`Devnet::mine`], but each takes only
+    /// transactions whose package (the transaction with its ancestors not mined yet)
+    /// pays at least `min_fee_rate`, as a miner facing a fuller mempool would: lower
+    /// transactions stay in the mempool, stuck, until a child pays for them.
+    pub fn mine_above(
+        &mut self,
+        count: u32,
+        payout: &ScriptBuf,
+        min_fee_rate: bitcoin::FeeRate,
+    ) -> Result<Vec<BlockHash>, MineError> {
+        let mut hashes = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+        for _ in 0..count {
+            let (txs, fees) = self.select_packages(min_fee_rate);
+            let block = self.plan_on_tip(txs, fees, payout.clone());
+            hashes.push(self.submit_block(&block)?);
+        }
+        Ok(hashes)
+    }
+
     /// Mines one block on the tip with exactly `txs` (no mempool checks) after letting
     /// `tamper` change it: for tests of the kernel's own rules.
     pub fn mine_block_with(
@@ -331,6 +350,59 @@ impl Devnet {
                 txs.push(entry.tx.clone());
                 included.insert(*txid);
             }
+        }
+        (txs, fees)
+    }
+
+    /// Mempool transactions by ancestor package, in acceptance order: a transaction
+    /// goes in with its unmined ancestors when their total fee over their total
+    /// virtual size is at least `min_fee_rate` and they fit.
+    fn select_packages(&self, min_fee_rate: bitcoin::FeeRate) -> (Vec<Transaction>, Amount) {
+        let order: Vec<Txid> = self.mempool.entries().map(|(txid, _)| *txid).collect();
+        let mut weight = COINBASE_RESERVE_WEIGHT;
+        let mut fees = Amount::ZERO;
+        let mut txs = Vec::new();
+        let mut included = std::collections::HashSet::new();
+        for txid in &order {
+            if included.contains(txid) {
+                continue;
+            }
+            // The transaction and its unmined ancestors.
+            let mut package = std::collections::HashSet::from([*txid]);
+            let mut queue = vec![*txid];
+            while let Some(next) = queue.pop() {
+                let Some(entry) = self.mempool.get(&next) else { continue };
+                for input in &entry.tx.input {
+                    let parent = input.previous_output.txid;
+                    if self.mempool.get(&parent).is_some()
+                        && !included.contains(&parent)
+                        && package.insert(parent)
+                    {
+                        queue.push(parent);
+                    }
+                }
+            }
+            let members: Vec<Txid> = order.iter().filter(|id| package.contains(*id)).copied().collect();
+            let (mut package_fee, mut package_weight, mut package_vbytes) = (Amount::ZERO, 0u64, 0u64);
+            for id in &members {
+                if let Some(entry) = self.mempool.get(id) {
+                    package_fee += entry.fee;
+                    package_weight += entry.weight.to_wu();
+                    package_vbytes += entry.weight.to_vbytes_ceil();
+                }
+            }
+            let pays = min_fee_rate.fee_vb(package_vbytes).is_some_and(|needed| package_fee >= needed);
+            if !pays || weight.saturating_add(package_weight) > MAX_BLOCK_WEIGHT {
+                continue;
+            }
+            for id in members {
+                if let Some(entry) = self.mempool.get(&id) {
+                    txs.push(entry.tx.clone());
+                    included.insert(id);
+                }
+            }
+            weight += package_weight;
+            fees += package_fee;
         }
         (txs, fees)
     }

@@ -10,7 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use bitcoin::consensus::{deserialize, serialize};
 use bitcoin::hashes::{sha256, Hash};
-use bitcoin::{Address, Amount, BlockHash, MerkleBlock, OutPoint, ScriptBuf, Transaction, Txid};
+use bitcoin::{Address, Amount, BlockHash, FeeRate, MerkleBlock, OutPoint, ScriptBuf, Transaction, Txid};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -744,6 +744,9 @@ struct MineRequest {
     blocks: u32,
     #[serde(default)]
     address: Option<String>,
+    /// Only mine transactions whose package pays at least this many sat/vB.
+    #[serde(default)]
+    min_fee_rate_sat_vb: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -798,7 +801,14 @@ async fn control_mine(devnet: web::Data<SharedDevnet>, body: web::Bytes) -> Http
     let mined = web::block(move || {
         let mut devnet = lock(&devnet);
         let payout = payout.unwrap_or_else(|| devnet.wallet().script_pubkey());
-        devnet.mine(request.blocks, &payout)
+        match request.min_fee_rate_sat_vb {
+            Some(rate) => devnet.mine_above(
+                request.blocks,
+                &payout,
+                FeeRate::from_sat_per_kwu(rate.saturating_mul(250)),
+            ),
+            None => devnet.mine(request.blocks, &payout),
+        }
     })
     .await;
     match mined {

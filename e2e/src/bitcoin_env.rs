@@ -106,6 +106,21 @@ impl TestEnv {
         hashes
     }
 
+    /// Embedded devnet only: mines `blocks` blocks holding only the transactions
+    /// whose package pays at least `min_fee_rate_sat_vb`; the others stay in the
+    /// mempool, as stuck transactions do.
+    pub fn mine_above(&self, blocks: u32, min_fee_rate_sat_vb: u64) -> Vec<BlockHash> {
+        assert!(self.is_embedded(), "only the embedded devnet mines above a fee rate");
+        let answer =
+            self.control("mine", json!({ "blocks": blocks, "min_fee_rate_sat_vb": min_fee_rate_sat_vb }));
+        let hashes: Vec<String> = serde_json::from_value(answer["hashes"].clone()).expect("mined hashes");
+        let hashes: Vec<BlockHash> = hashes.iter().map(|hash| hash.parse().expect("block hash")).collect();
+        if let Some(last) = hashes.last() {
+            self.wait_for_tip(last);
+        }
+        hashes
+    }
+
     /// Pays `amount` to `address` from the backend's wallet (unconfirmed).
     pub fn fund(&self, address: &Address, amount: Amount) -> Txid {
         let txid = match &self.backend {

@@ -8,7 +8,10 @@ use std::time::Duration;
 use rollup_actors::{Component, ComponentError, Handles, Request, Runtime, Sender};
 use rollup_l2::{Genesis, GenesisError};
 
-use crate::controller::{ControllerComponent, ControllerMetrics, ControllerSenders};
+use crate::controller::{
+    ControllerComponent, ControllerMetrics, ControllerSenders, DaMetrics, DaPoster, DaSettings, EsploraChain,
+    LoadControllerError,
+};
 use crate::prover::{BlockSource, Groth16Settings, ProverComponent, ProverMetrics, ProverSenders};
 use crate::sequencer::{
     BitcoinL1Source, Journal, L1MessageSource, MempoolLimits, QueueL1Source, SequencerComponent,
@@ -169,6 +172,14 @@ fn vigilante_settings(config: &Config) -> Result<VigilanteSettings, StartRolesEr
                 .ok_or_else(|| StartRolesError::PosterKey(hex.clone()))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let mut posters = posters;
+    if posters.is_empty() && config.roles.is_enabled(Role::Controller) && config.controller.da.enabled {
+        // The controller beside us posts: trust its key.
+        let path = config.controller.da.wallet_key(&config.node.data_dir);
+        let key = crate::controller::load_or_create_key(&path)
+            .map_err(|error| StartRolesError::PosterKey(format!("{}: {error}", path.display())))?;
+        posters.push(key.x_only_public_key().0);
+    }
     Ok(VigilanteSettings {
         esplora_url: config.bitcoin.esplora_url.clone(),
         posters,
@@ -308,17 +319,36 @@ pub fn start(
         if role == Role::Controller {
             let genesis = genesis_of(config)?;
             let metrics = ControllerMetrics::register(runtime.telemetry().metrics.registry());
+            let da = config.controller.da.enabled.then(|| {
+                (
+                    DaSettings::from_config(config),
+                    DaMetrics::register(runtime.telemetry().metrics.registry()),
+                    config.bitcoin.esplora_url.clone(),
+                    Duration::from_millis(config.controller.da.poll_interval_ms),
+                )
+            });
             let addr = runtime.spawn(
                 role.as_str(),
                 Box::new(move || {
                     let record = RoleComponent::load(role, &store)?.record();
-                    Ok(ControllerComponent::load(store.clone(), &genesis, metrics.clone(), record)?)
+                    let mut controller =
+                        ControllerComponent::load(store.clone(), &genesis, metrics.clone(), record)?;
+                    if let Some((settings, metrics, url, interval)) = &da {
+                        let poster = DaPoster::load(store.clone(), settings.clone(), metrics.clone())
+                            .map_err(LoadControllerError::from)?;
+                        controller.set_poster(poster, Box::new(EsploraChain::new(url)), *interval);
+                    }
+                    Ok(controller)
                 }),
             );
             let name = role.as_str();
             started.describe.insert(role, Sender::new(name, &addr));
-            started.controller =
-                Some(ControllerSenders { batch: Sender::new(name, &addr), count: Sender::new(name, &addr) });
+            started.controller = Some(ControllerSenders {
+                batch: Sender::new(name, &addr),
+                count: Sender::new(name, &addr),
+                da: Sender::new(name, &addr),
+                wallet: Sender::new(name, &addr),
+            });
             continue;
         }
         if role == Role::Vigilante {

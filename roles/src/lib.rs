@@ -7,8 +7,8 @@
 //!
 //! The sequencer ([`sequencer`]: mempool, blocks, JSON-RPC), the prover ([`prover`]:
 //! block proofs, batch aggregation and recursion, the Groth16 wrapping) and the
-//! controller ([`controller`]: batch cutting; DA and claims come later) run their own
-//! components. Until their logic lands (the contract and high-availability issues),
+//! controller ([`controller`]: batch cutting and posting batch data to Bitcoin;
+//! claims come later) run their own components. Until their logic lands (the contract and high-availability issues),
 //! the signer, vigilante and backup run [`RoleComponent`]: it keeps a durable
 //! per-role record (how many times the role was loaded), reports health and answers
 //! [`DescribeRole`], exercising the start, restart-from-storage and shutdown path the

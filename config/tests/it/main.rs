@@ -133,7 +133,7 @@ fn unknown_section_and_far_off_key_list_what_is_known() {
                 "mempool",
                 None,
                 Some(&origin),
-                "unknown key (known keys here: node, roles, rpc, log, supervisor, bitcoin, sequencer, prover, vigilante, devnet, debug)"
+                "unknown key (known keys here: node, roles, rpc, log, supervisor, bitcoin, sequencer, prover, controller, vigilante, devnet, debug)"
             ),
             issue(
                 "roles.whatever",
@@ -473,4 +473,57 @@ fn groth16_keys_are_pinned_by_hex_and_required_on_mainnet() {
         "[roles]\nsequencer = true\nprover = true\n[bitcoin]\nnetwork = \"bitcoin\"\n[prover.groth16]\nenabled = false\n",
     );
     assert!(!load(&with_file(&path)).unwrap().prover.groth16.enabled);
+}
+
+#[test]
+fn the_da_poster_is_off_by_default_and_its_keys_are_checked() {
+    let (_dir, path) = file("[roles]\nsequencer = true\ncontroller = true\n");
+    let config = load(&with_file(&path)).unwrap();
+    let da = &config.controller.da;
+    assert!(!da.enabled);
+    assert_eq!(
+        (da.fee_target_blocks, da.min_fee_rate_sat_vb, da.max_fee_rate_sat_vb, da.bump_after_blocks),
+        (6, 1, 100, 3)
+    );
+    assert_eq!(da.wallet_key(std::path::Path::new("/data")), PathBuf::from("/data/da-poster.key"));
+
+    let (_dir, path) = file(
+        "[roles]\nsequencer = true\ncontroller = true\n[controller.da]\nenabled = true\nwallet_key = \"/keys/poster\"\nmax_bytes_per_block = 500000\ndevnet_faucet_sat = 100000000\n",
+    );
+    let config = load(&with_file(&path)).unwrap();
+    let da = &config.controller.da;
+    assert!(da.enabled);
+    assert_eq!(da.wallet_key(std::path::Path::new("/data")), PathBuf::from("/keys/poster"));
+    assert_eq!((da.max_bytes_per_block, da.devnet_faucet_sat), (500_000, 100_000_000));
+    let (_dir2, dumped) = file(&to_toml(&config).unwrap());
+    assert_eq!(load(&with_file(&dumped)).unwrap(), config);
+
+    let (_dir, path) = file(
+        "[roles]\nsequencer = true\ncontroller = true\n[bitcoin]\nnetwork = \"signet\"\n[controller.da]\nfee_target_blocks = 0\nmin_fee_rate_sat_vb = 50\nmax_fee_rate_sat_vb = 20\nmax_bytes_per_block = 0\ndevnet_faucet_sat = 1\n",
+    );
+    let origin = path.display().to_string();
+    assert_eq!(
+        issues(load(&with_file(&path))),
+        [
+            issue(
+                "controller.da.devnet_faucet_sat",
+                Some("1"),
+                Some(&origin),
+                "only regtest has a devnet faucet: set 0 on other networks"
+            ),
+            issue("controller.da.fee_target_blocks", Some("0"), Some(&origin), "must be between 1 and 1008"),
+            issue(
+                "controller.da.max_bytes_per_block",
+                Some("0"),
+                Some(&origin),
+                "must be between 1 and 4000000"
+            ),
+            issue(
+                "controller.da.min_fee_rate_sat_vb",
+                Some("50"),
+                Some(&origin),
+                "must not exceed controller.da.max_fee_rate_sat_vb (20)"
+            ),
+        ]
+    );
 }

@@ -233,3 +233,41 @@ fn a_valid_side_block_confirms_nothing() {
     );
     assert!(devnet.chain().tx(&txid).is_none());
 }
+
+#[test]
+fn a_fee_floor_leaves_cheap_transactions_stuck_until_a_child_pays_for_them() {
+    let (_dir, mut devnet) = funded();
+    let user = Wallet::random();
+    let miner = devnet.wallet().script_pubkey();
+    // The faucet pays 2 sat/vB: below a 5 sat/vB floor.
+    let funding = devnet.faucet(user.script_pubkey(), Amount::from_sat(100_000)).unwrap();
+    let height = devnet.height();
+    devnet.mine_above(2, &miner, bitcoin::FeeRate::from_sat_per_vb_u32(5)).unwrap();
+    assert_eq!(devnet.height(), height + 2);
+    assert!(devnet.mempool().get(&funding).is_some(), "stuck below the floor");
+
+    // A child spending the unconfirmed output with 5,000 sats of fee lifts the package.
+    let (outpoint, output) = output_to(&devnet, funding, &user.script_pubkey());
+    let mut child = Transaction {
+        version: bitcoin::transaction::Version::TWO,
+        lock_time: bitcoin::absolute::LockTime::ZERO,
+        input: vec![TxIn {
+            previous_output: outpoint,
+            script_sig: ScriptBuf::new(),
+            sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
+            witness: Witness::new(),
+        }],
+        output: vec![TxOut {
+            value: Amount::from_sat(95_000),
+            script_pubkey: Wallet::random().script_pubkey(),
+        }],
+    };
+    user.sign_key_path(&mut child, &[output]).unwrap();
+    let child = devnet.submit(child).unwrap();
+    devnet.mine_above(1, &miner, bitcoin::FeeRate::from_sat_per_vb_u32(5)).unwrap();
+    assert!(devnet.mempool().is_empty());
+    let mined = devnet.chain().tip().unwrap().hash;
+    let block = devnet.full_block(&mined).unwrap();
+    let txids: Vec<bitcoin::Txid> = block.txdata.iter().skip(1).map(Transaction::compute_txid).collect();
+    assert_eq!(txids, [funding, child], "the parent goes in first, with its child");
+}

@@ -18,6 +18,7 @@ use rollup_devnet::Wallet;
 use rollup_e2e::{http_get, TestEnv};
 
 mod da;
+mod da_poster;
 mod l1_messages;
 mod winternitz;
 

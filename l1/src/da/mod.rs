@@ -15,6 +15,9 @@
 //! - [`build_commit_reveal`]: the commit and reveal transactions, deterministic.
 //! - [`reassemble_batch`]: a batch's blob from its chunks, in any order, reposts
 //!   included.
+//! - [`plan_posting`], [`plan_cpfp`], [`fee_rate_from_estimates`], [`decide_bump`],
+//!   [`fits_budget`]: the poster's decisions (coin selection, fees, bumps, the byte
+//!   budget per block), without I/O; the controller drives them against Esplora.
 //!
 //! # The leaf, byte for byte
 //!
@@ -69,6 +72,7 @@
 
 mod decode;
 mod envelope;
+mod poster;
 mod reassemble;
 mod tx;
 
@@ -79,5 +83,13 @@ pub use envelope::{
     split_batch, Envelope, EnvelopeError, EnvelopeKind, ENVELOPE_VERSION, KIND_BATCH_CHUNK, KIND_DEPOSIT,
     KIND_FORCED_TRANSACTION, MAGIC, MAX_ENVELOPE_DATA, MAX_PUSH_BYTES, MAX_STANDARD_TX_WEIGHT,
 };
+pub use poster::{
+    decide_bump, fee_rate_from_estimates, fits_budget, order_coins, plan_cpfp, plan_posting,
+    replacement_min_fee, Ancestor, Bump, FeeEstimateError, FeePolicy, PlanPostingError,
+    INCREMENTAL_RELAY_FEE, MAX_FUNDING_INPUTS,
+};
 pub use reassemble::{reassemble_batch, ReassembleBatchError};
-pub use tx::{build_commit_reveal, BuildCommitRevealError, CommitReveal, FundingUtxo, ENVELOPE_INTERNAL_KEY};
+pub use tx::{
+    build_commit_reveal, build_commit_reveal_paying, BuildCommitRevealError, CommitReveal, FundingUtxo,
+    ENVELOPE_INTERNAL_KEY,
+};

@@ -130,6 +130,25 @@ pub fn build_commit_reveal(
     change: &ScriptBuf,
     destination: &ScriptBuf,
 ) -> Result<CommitReveal, BuildCommitRevealError> {
+    build_commit_reveal_paying(poster, envelopes, funding, fee_rate, Amount::ZERO, change, destination)
+}
+
+/// [`build_commit_reveal`] with a commit that pays at least `min_commit_fee`.
+///
+/// A replacement commit (BIP-125) must pay more, in absolute fee, than everything it
+/// evicts (the commit it replaces and that commit's reveals) plus the incremental
+/// relay fee of its own size: more than its fee rate alone gives. The commit's fee is
+/// the larger of `fee_rate` times its size and `min_commit_fee`; the reveals still pay
+/// `fee_rate`.
+pub fn build_commit_reveal_paying(
+    poster: &Keypair,
+    envelopes: &[Envelope],
+    funding: &[FundingUtxo],
+    fee_rate: FeeRate,
+    min_commit_fee: Amount,
+    change: &ScriptBuf,
+    destination: &ScriptBuf,
+) -> Result<CommitReveal, BuildCommitRevealError> {
     let secp = Secp256k1::new();
     let taproot = |error: String| BuildCommitRevealError::Taproot(error);
     if envelopes.is_empty() {
@@ -208,7 +227,7 @@ pub fn build_commit_reveal(
             .collect(),
         output: envelope_outputs.iter().cloned().chain([change_output]).collect(),
     };
-    let fee_with_change = fee_for(fee_rate, commit.weight(), "the commit fee")?;
+    let fee_with_change = fee_for(fee_rate, commit.weight(), "the commit fee")?.max(min_commit_fee);
     let change_dust = change.minimal_non_dust();
     let with_change = outputs_total
         .checked_add(fee_with_change)
@@ -225,7 +244,7 @@ pub fn build_commit_reveal(
         fee_with_change
     } else {
         commit.output.pop();
-        let fee = fee_for(fee_rate, commit.weight(), "the commit fee")?;
+        let fee = fee_for(fee_rate, commit.weight(), "the commit fee")?.max(min_commit_fee);
         let needed = outputs_total
             .checked_add(fee)
             .ok_or(BuildCommitRevealError::Overflow { what: "the commit's needs" })?;

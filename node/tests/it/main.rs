@@ -346,7 +346,19 @@ fn config_dump_prints_the_merged_configuration() {
     let sections: Vec<&str> = dumped.keys().map(String::as_str).collect();
     assert_eq!(
         sections,
-        ["bitcoin", "debug", "devnet", "log", "node", "prover", "roles", "rpc", "sequencer", "supervisor"]
+        [
+            "bitcoin",
+            "controller",
+            "debug",
+            "devnet",
+            "log",
+            "node",
+            "prover",
+            "roles",
+            "rpc",
+            "sequencer",
+            "supervisor"
+        ]
     );
 }
 

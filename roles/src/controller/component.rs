@@ -1,14 +1,15 @@
 //! The controller component: cuts sealed blocks into batches and stores them.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use prometheus::{IntCounter, IntGauge, Registry};
 use rollup_actors::{Component, ComponentError};
 use rollup_l2::{BatchCutter, BatchRules, BatchSpan, CutError, Genesis};
 use rollup_storage::{StorageError, Store};
 
-use super::tables::{BatchRecord, Batches};
+use super::poster::{DaChain, DaPoster, LoadPosterError, PostBatchError, StepReport};
+use super::tables::{BatchRecord, Batches, DaPosting, DaPostings};
 use crate::sequencer::{Blocks, Stored};
 
 /// How often the controller looks for newly sealed blocks.
@@ -26,6 +27,9 @@ pub enum LoadControllerError {
     /// or a number that overflows).
     #[error("cannot cut batches: {0}")]
     Cut(#[from] CutError),
+    /// The DA poster cannot load (its wallet key).
+    #[error(transparent)]
+    Poster(#[from] LoadPosterError),
 }
 
 /// The controller's metrics.
@@ -69,6 +73,15 @@ pub struct ControllerComponent {
     cutter: BatchCutter,
     metrics: ControllerMetrics,
     record: crate::RoleRecord,
+    da: Option<DaRuntime>,
+}
+
+/// The DA poster with the chain it posts to and its poll schedule.
+struct DaRuntime {
+    poster: DaPoster,
+    chain: Box<dyn DaChain + Send>,
+    interval: Duration,
+    last_poll: Option<Instant>,
 }
 
 impl std::fmt::Debug for ControllerComponent {
@@ -90,7 +103,7 @@ impl ControllerComponent {
         record: crate::RoleRecord,
     ) -> Result<Self, LoadControllerError> {
         let cutter = resume(&store, genesis.batch)?;
-        let mut controller = Self { store, cutter, metrics, record };
+        let mut controller = Self { store, cutter, metrics, record, da: None };
         controller.cut()?;
         tracing::info!(
             target: "rollup::controller",
@@ -129,6 +142,41 @@ impl ControllerComponent {
         self.metrics.next_batch.set(i64::try_from(self.cutter.next_batch()).unwrap_or(i64::MAX));
         self.metrics.open_blocks.set(self.cutter.open().map_or(0, |open| i64::from(open.blocks)));
         Ok(records)
+    }
+
+    /// Turns on DA posting: every `interval`, the tick runs one [`DaPoster::step`]
+    /// against `chain`.
+    pub fn set_poster(&mut self, poster: DaPoster, chain: Box<dyn DaChain + Send>, interval: Duration) {
+        self.da = Some(DaRuntime { poster, chain, interval, last_poll: None });
+    }
+
+    /// The DA poster, when posting is on.
+    pub fn poster(&self) -> Option<&DaPoster> {
+        self.da.as_ref().map(|da| &da.poster)
+    }
+
+    /// Runs a DA poster step if posting is on and the poll interval has passed. An
+    /// Esplora failure is logged and retried at the next poll; a database failure is
+    /// returned (the role restarts and reloads).
+    pub fn post(&mut self) -> Result<Option<StepReport>, StorageError> {
+        let Some(da) = &mut self.da else { return Ok(None) };
+        if da.last_poll.is_some_and(|at| at.elapsed() < da.interval) {
+            return Ok(None);
+        }
+        da.last_poll = Some(Instant::now());
+        match da.poster.step(da.chain.as_ref()) {
+            Ok(report) => Ok(Some(report)),
+            Err(PostBatchError::Storage(error)) => Err(error),
+            Err(error) => {
+                tracing::warn!(target: "rollup::da", %error, "DA poster step failed; retrying at the next poll");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Where batch `number`'s data is posted; `None` while it is not.
+    pub fn batch_da(&self, number: u64) -> Result<Option<DaPosting>, StorageError> {
+        self.store.read(|tx| tx.get::<DaPostings>(&number))
     }
 
     /// The open batch, if it holds any block.
@@ -193,6 +241,7 @@ impl Component for ControllerComponent {
     /// committed so far are kept and the open batch is rebuilt.
     fn tick(&mut self) -> Result<(), ComponentError> {
         self.cut()?;
+        self.post()?;
         Ok(())
     }
 }

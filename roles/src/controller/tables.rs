@@ -123,6 +123,150 @@ impl Fields<'_> {
     }
 }
 
+/// `da_postings`: batch number → where the DA poster is with that batch's blob:
+/// every commit/reveal attempt it made (written before the attempt is broadcast)
+/// and, once confirmed, where each chunk lives on Bitcoin.
+pub struct DaPostings;
+impl Table for DaPostings {
+    const NAME: &'static str = "da_postings";
+    type Key = u64;
+    type Value = DaPosting;
+}
+
+/// `da_open_postings`: batch number → 1 for every posting the poster still follows
+/// (not confirmed, or confirmed less than its settling depth ago). Kept apart from
+/// `da_postings` so that a poll reads only these.
+pub struct DaOpenPostings;
+impl Table for DaOpenPostings {
+    const NAME: &'static str = "da_open_postings";
+    type Key = u64;
+    type Value = u8;
+}
+
+/// One batch's posting to Bitcoin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaPosting {
+    /// The batch number.
+    pub batch: u64,
+    /// How many chunk envelopes the blob was cut into.
+    pub chunks: u16,
+    /// Envelope data bytes (the blob's size).
+    pub data_bytes: u64,
+    /// Tip height when the batch was first posted, or last posted anew with fresh
+    /// coins: the block whose byte budget it counts against is the next one.
+    pub posted_height: u32,
+    /// Every attempt, oldest first. The last one is the one the poster wants mined;
+    /// an older one may still confirm (a refused or reorganised replacement).
+    pub attempts: Vec<DaAttempt>,
+    /// Where each chunk lives, once every reveal of one attempt is confirmed.
+    pub location: Option<Vec<ChunkLocation>>,
+    /// Whether the fee of a confirmed attempt was counted in the metrics.
+    pub fees_counted: bool,
+}
+
+impl DaPosting {
+    /// The attempt the poster wants mined.
+    pub fn live(&self) -> Option<&DaAttempt> {
+        self.attempts.last()
+    }
+}
+
+/// Why an attempt was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptKind {
+    /// The first posting of the batch.
+    Initial,
+    /// A replacement (BIP-125) of the previous attempt's commit at a higher fee rate.
+    Replacement,
+    /// A new posting with fresh coins, after the previous attempt became invalid
+    /// (its coins spent elsewhere, e.g. after a reorg).
+    Repost,
+}
+
+/// One commit and its reveals, as broadcast.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaAttempt {
+    /// Why it was made.
+    pub kind: AttemptKind,
+    /// The fee rate of its reveals (and, at least, of its commit), in sat per 1,000
+    /// weight units.
+    pub fee_rate_sat_kwu: u64,
+    /// Tip height when it (or its last child) was broadcast.
+    pub broadcast_height: u32,
+    /// The coins the commit spends.
+    pub funding: Vec<(bitcoin::OutPoint, bitcoin::TxOut)>,
+    /// The commit.
+    pub commit: bitcoin::Transaction,
+    /// One reveal per chunk, in chunk order.
+    pub reveals: Vec<bitcoin::Transaction>,
+    /// The commit's fee, in sats.
+    pub commit_fee_sat: u64,
+    /// Each reveal's fee, in sats.
+    pub reveal_fees_sat: Vec<u64>,
+    /// A child paying for the package (CPFP), if one was broadcast.
+    pub child: Option<DaChild>,
+    /// A replacement of this attempt's commit was refused by the mempool: further
+    /// bumps use a child instead.
+    pub replacement_refused: bool,
+}
+
+impl DaAttempt {
+    /// Every fee this attempt pays, in sats (commit, reveals and child).
+    pub fn total_fee_sat(&self) -> u64 {
+        let reveals = self.reveal_fees_sat.iter().fold(0u64, |total, fee| total.saturating_add(*fee));
+        let child = self.child.as_ref().map_or(0, |child| child.fee_sat);
+        self.commit_fee_sat.saturating_add(reveals).saturating_add(child)
+    }
+}
+
+/// A child paying for an attempt's unconfirmed transactions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaChild {
+    /// The child.
+    pub tx: bitcoin::Transaction,
+    /// Its fee, in sats.
+    pub fee_sat: u64,
+    /// The package fee rate it brings its ancestors to, in sat per 1,000 weight units.
+    pub fee_rate_sat_kwu: u64,
+}
+
+/// Where one chunk of a batch lives on Bitcoin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkLocation {
+    /// The chunk's index.
+    pub index: u16,
+    /// The reveal carrying it.
+    pub reveal_txid: bitcoin::Txid,
+    /// The block holding the reveal.
+    pub block_hash: bitcoin::BlockHash,
+    /// That block's height.
+    pub height: u32,
+}
+
+const POSTING_VERSION: u8 = 1;
+
+impl Codec for DaPosting {
+    /// A version byte, then the posting as JSON (transactions in bitcoin's serde form).
+    fn encode(&self) -> Vec<u8> {
+        let mut out = vec![POSTING_VERSION];
+        // Serialising plain data with derived impls into a vector cannot fail.
+        if let Err(error) = serde_json::to_writer(&mut out, self) {
+            tracing::error!(target: "rollup::controller", %error, "cannot encode a DA posting");
+        }
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        match bytes.split_first() {
+            Some((&POSTING_VERSION, rest)) => serde_json::from_slice(rest)
+                .map_err(|error| DecodeError::Invalid(format!("DA posting: {error}"))),
+            Some((version, _)) => Err(DecodeError::Invalid(format!("unknown DA posting version {version}"))),
+            None => Err(DecodeError::Length { expected: 1, found: 0 }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
