@@ -357,7 +357,8 @@ fn config_dump_prints_the_merged_configuration() {
             "roles",
             "rpc",
             "sequencer",
-            "supervisor"
+            "supervisor",
+            "vigilante"
         ]
     );
 }
