@@ -370,6 +370,11 @@ fn a_node_posts_its_batches_and_serves_where_they_are() {
     assert_eq!(synced["state_root"], node.rpc_ok("rollup_getStateRoot", json!([]))["state_root"]);
     assert_eq!(synced["batches"][0]["number"], json!(0));
     assert_eq!(
+        synced["batches"][0]["da_commitment"],
+        node.rpc_ok("rollup_getBatchDa", json!([0]))["da_commitment"]
+    );
+    assert_eq!(synced["batches"][0]["da_commitment"].as_str().map(str::len), Some(64));
+    assert_eq!(
         (synced["batches"][0]["first_block"].clone(), synced["batches"][0]["last_block"].clone()),
         (json!(1), json!(2))
     );

@@ -179,6 +179,13 @@ impl ControllerComponent {
         self.store.read(|tx| tx.get::<DaPostings>(&number))
     }
 
+    /// `da_commitment` of the closed batch `number` (SHA-256 of its blob), `None`
+    /// while it is not closed.
+    pub fn da_commitment(&self, number: u64) -> Result<Option<[u8; 32]>, crate::da::BatchBlobError> {
+        let Some(record) = self.batch(number)? else { return Ok(None) };
+        Ok(Some(crate::da::batch_blob(&self.store, &record)?.da_commitment()))
+    }
+
     /// The open batch, if it holds any block.
     pub fn open(&self) -> Option<&BatchSpan> {
         self.cutter.open()

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `rollup_getBatch` | `[n]` | the batch record `{number, first_block, last_block, blocks, blob_bytes, first_timestamp_ms, last_timestamp_ms}`, or null while batch `n` is not closed |
 //! | `rollup_getBatchCount` | `[]` | the number of closed batches |
-//! | `rollup_getBatchDa` | `[n]` | where batch `n`'s data is on Bitcoin: `{batch, chunks, data_bytes, status, commit_txid, fee_rate_sat_kwu, attempts, locations: [{index, reveal_txid, block_hash, height}]}` (`status` is `pending` or `confirmed`; `locations` is empty while pending), or null while the batch is not posted |
+//! | `rollup_getBatchDa` | `[n]` | where batch `n`'s data is on Bitcoin: `{batch, chunks, data_bytes, status, commit_txid, fee_rate_sat_kwu, attempts, locations: [{index, reveal_txid, block_hash, height}], da_commitment}` (`status` is `pending` or `confirmed`; `locations` is empty while pending), or null while the batch is not posted |
 //! | `rollup_getDaWallet` | `[]` | `{address, poster_key}` of the DA poster's wallet (the address to fund it; the x-only key that signs reveals, for `vigilante.da_posters`), or null when posting is off |
 
 use rollup_actors::{Handles, Request, Sender};
@@ -56,6 +56,8 @@ pub struct BatchDa {
     pub attempts: usize,
     /// Chunk index → reveal, block hash, height; empty while pending.
     pub locations: Vec<ChunkLocation>,
+    /// SHA-256 of the batch blob (hex): what a node rebuilding from Bitcoin computes.
+    pub da_commitment: String,
 }
 
 impl From<&DaPosting> for BatchDa {
@@ -77,6 +79,7 @@ impl From<&DaPosting> for BatchDa {
             fee_rate_sat_kwu: attempt.map_or(0, |attempt| attempt.fee_rate_sat_kwu),
             attempts: posting.attempts.len(),
             locations: posting.location.clone().unwrap_or_default(),
+            da_commitment: String::new(),
         }
     }
 }
@@ -89,7 +92,15 @@ impl Request for GetBatchDa {
 }
 impl Handles<GetBatchDa> for ControllerComponent {
     fn handle(&mut self, GetBatchDa(number): GetBatchDa) -> Result<Option<BatchDa>, String> {
-        Ok(self.batch_da(number).map_err(|error| error.to_string())?.as_ref().map(BatchDa::from))
+        let Some(posting) = self.batch_da(number).map_err(|error| error.to_string())? else {
+            return Ok(None);
+        };
+        let mut answer = BatchDa::from(&posting);
+        answer.da_commitment = self
+            .da_commitment(number)
+            .map_err(|error| error.to_string())?
+            .map_or_else(String::new, |commitment| rollup_l2::hex::encode(&commitment));
+        Ok(Some(answer))
     }
 }
 

@@ -158,6 +158,12 @@ impl VigilanteComponent {
         let max_blob =
             usize::try_from(genesis.batch.max_blob_bytes).unwrap_or(usize::MAX).saturating_add(4096);
         let replay = DaReplay::new(genesis.params(), state, settings.posters.clone(), max_blob);
+        if settings.posters.is_empty() {
+            tracing::warn!(
+                target: "rollup::vigilante",
+                "no DA poster key (vigilante.da_posters): no batch will be replayed from Bitcoin"
+            );
+        }
         let esplora = esplora_client::Builder::new(&settings.esplora_url).timeout(10).build_blocking();
         Self {
             next_height: genesis.l1.start_height,
