@@ -451,11 +451,19 @@ pub struct DevnetConfig {
     /// Accept transactions that are valid by consensus but not standard (large BitVM
     /// scripts), as `bitcoind -acceptnonstdtxn=1` does on regtest.
     pub accept_nonstandard: bool,
+    /// Accept replacements by fee with Bitcoin Core 28's full-RBF rules; off, every
+    /// transaction conflicting with the mempool is refused.
+    pub full_rbf: bool,
 }
 
 impl Default for DevnetConfig {
     fn default() -> Self {
-        Self { esplora_listen: "127.0.0.1:3002".to_owned(), block_time_ms: 0, accept_nonstandard: true }
+        Self {
+            esplora_listen: "127.0.0.1:3002".to_owned(),
+            block_time_ms: 0,
+            accept_nonstandard: true,
+            full_rbf: false,
+        }
     }
 }
 

@@ -59,7 +59,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut devnet = Devnet::open(&DevnetConfig {
         data_dir: dir.path().to_owned(),
-        policy: Policy { accept_nonstandard: true },
+        policy: Policy { accept_nonstandard: true, full_rbf: false },
     })
     .unwrap();
     devnet.ensure_funded().unwrap();

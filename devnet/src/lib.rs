@@ -25,7 +25,7 @@ pub use devnet::{Devnet, DevnetConfig, FaucetError, MineError, OpenDevnetError, 
 pub use kernel::{verify_scripts, BlockRejected, Kernel, KernelSetupError, ScriptFailure};
 pub use mempool::{
     Mempool, MempoolEntry, Policy, RejectCode, TxRejected, COINBASE_MATURITY, MAX_BLOCK_WEIGHT,
-    MAX_STANDARD_TX_WEIGHT,
+    MAX_REPLACEMENT_EVICTIONS, MAX_STANDARD_TX_WEIGHT,
 };
 pub use miner::{assemble, finalize, subsidy, BlockPlan, REGTEST_BITS, REGTEST_HALVING_INTERVAL};
 pub use server::{serve, DevnetServer, SharedDevnet};

@@ -4,7 +4,7 @@
 //! Every check names its failure with Core's reject reason, so that a client sees
 //! the same string from this devnet as from bitcoind.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use bitcoin::absolute::LOCK_TIME_THRESHOLD;
 use bitcoin::{Amount, OutPoint, Transaction, TxOut, Txid, Weight};
@@ -79,7 +79,18 @@ pub struct Policy {
     /// Accept transactions that are valid by consensus but not standard (large
     /// scripts, odd versions, dust), as `bitcoind -acceptnonstdtxn=1` does.
     pub accept_nonstandard: bool,
+    /// Accept a transaction that conflicts with the pool when it pays for what it
+    /// evicts, by Bitcoin Core 28's full-RBF rules (BIP-125 rules 2 to 5 without the
+    /// signalling, and a higher fee rate than each transaction it replaces). Off: any
+    /// conflict is refused (`txn-mempool-conflict`).
+    pub full_rbf: bool,
 }
+
+/// Most transactions one replacement may evict (BIP-125 rule 5).
+pub const MAX_REPLACEMENT_EVICTIONS: usize = 100;
+/// The incremental relay fee a replacement pays for its own size, in sat/vB
+/// (Core's `-incrementalrelayfee` default, 1,000 sat/kvB).
+const INCREMENTAL_RELAY_SAT_VB: u64 = 1;
 
 impl Mempool {
     /// Transactions in acceptance order.
@@ -114,7 +125,10 @@ impl Mempool {
         chain: &ChainIndex,
         policy: Policy,
     ) -> Result<Txid, TxRejected> {
-        let entry = self.check(&tx, chain, policy)?;
+        let (entry, evicted) = self.check(&tx, chain, policy)?;
+        for txid in &evicted {
+            self.remove(txid);
+        }
         let txid = tx.compute_txid();
         for (vin, input) in tx.input.iter().enumerate() {
             self.spends.insert(input.previous_output, (txid, u32::try_from(vin).unwrap_or(u32::MAX)));
@@ -173,12 +187,32 @@ impl Mempool {
         Some(Coin { output: output.clone(), height: next_height, coinbase: false })
     }
 
+    /// `txids` and every pool transaction descending from them.
+    fn with_descendants(&self, txids: &BTreeSet<Txid>) -> BTreeSet<Txid> {
+        let mut all = txids.clone();
+        let mut queue: Vec<Txid> = txids.iter().copied().collect();
+        while let Some(txid) = queue.pop() {
+            let Some(entry) = self.entries.get(&txid) else { continue };
+            for vout in 0..entry.tx.output.len() {
+                let outpoint = OutPoint::new(txid, u32::try_from(vout).unwrap_or(u32::MAX));
+                if let Some((child, _)) = self.spends.get(&outpoint) {
+                    if all.insert(*child) {
+                        queue.push(*child);
+                    }
+                }
+            }
+        }
+        all
+    }
+
+    /// Checks `tx`; on success returns its entry and the pool transactions it evicts
+    /// (empty unless it is a full-RBF replacement).
     fn check(
         &self,
         tx: &Transaction,
         chain: &ChainIndex,
         policy: Policy,
-    ) -> Result<MempoolEntry, TxRejected> {
+    ) -> Result<(MempoolEntry, BTreeSet<Txid>), TxRejected> {
         check_transaction(tx)?;
         if tx.is_coinbase() {
             return Err(reject("coinbase"));
@@ -196,10 +230,21 @@ impl Mempool {
         if !is_final(tx, next_height, tip_median_time) {
             return Err(reject("non-final"));
         }
-        for input in &tx.input {
-            if self.spends.contains_key(&input.previous_output) {
-                return Err(reject("txn-mempool-conflict"));
-            }
+        let direct: BTreeSet<Txid> = tx
+            .input
+            .iter()
+            .filter_map(|input| self.spends.get(&input.previous_output))
+            .map(|(txid, _)| *txid)
+            .collect();
+        if !direct.is_empty() && !policy.full_rbf {
+            return Err(reject("txn-mempool-conflict"));
+        }
+        let evicted = self.with_descendants(&direct);
+        if evicted.len() > MAX_REPLACEMENT_EVICTIONS {
+            return Err(reject("too many potential replacements"));
+        }
+        if tx.input.iter().any(|input| evicted.contains(&input.previous_output.txid)) {
+            return Err(reject("bad-txns-spends-conflicting-tx"));
         }
         let mut coins = Vec::with_capacity(tx.input.len());
         for input in &tx.input {
@@ -239,8 +284,63 @@ impl Mempool {
         let value_out: u64 = tx.output.iter().map(|output| output.value.to_sat()).sum();
         let fee = value_in.checked_sub(value_out).ok_or_else(|| reject("bad-txns-in-belowout"))?;
         let spent: Vec<TxOut> = coins.into_iter().map(|coin| coin.output).collect();
+        if !direct.is_empty() {
+            self.check_replacement(tx, fee, weight, &direct, &evicted)?;
+        }
         verify_scripts(tx, &spent).map_err(|failure| reject(failure.reject_reason()))?;
-        Ok(MempoolEntry { tx: tx.clone(), fee: Amount::from_sat(fee), weight, spent })
+        Ok((MempoolEntry { tx: tx.clone(), fee: Amount::from_sat(fee), weight, spent }, evicted))
+    }
+
+    /// BIP-125 rules 2 to 4 and Core's fee-rate rule for a replacement paying `fee`
+    /// that conflicts directly with `direct` and evicts `evicted`.
+    fn check_replacement(
+        &self,
+        tx: &Transaction,
+        fee: u64,
+        weight: Weight,
+        direct: &BTreeSet<Txid>,
+        evicted: &BTreeSet<Txid>,
+    ) -> Result<(), TxRejected> {
+        // Rule 2: no unconfirmed input the replaced transactions did not have.
+        let original_parents: BTreeSet<Txid> = direct
+            .iter()
+            .filter_map(|txid| self.entries.get(txid))
+            .flat_map(|entry| entry.tx.input.iter().map(|input| input.previous_output.txid))
+            .collect();
+        for input in &tx.input {
+            let parent = input.previous_output.txid;
+            if self.entries.contains_key(&parent) && !original_parents.contains(&parent) {
+                return Err(reject("replacement-adds-unconfirmed"));
+            }
+        }
+        let vsize = weight.to_vbytes_ceil();
+        // A higher fee rate than every transaction it replaces directly (compared as
+        // fee × other's size, exactly).
+        for txid in direct {
+            if let Some(old) = self.entries.get(txid) {
+                let new_side = u128::from(fee) * u128::from(old.weight.to_wu());
+                let old_side = u128::from(old.fee.to_sat()) * u128::from(weight.to_wu());
+                if new_side <= old_side {
+                    return Err(reject(format!(
+                        "insufficient fee, rejecting replacement {}; new feerate not above the replaced one",
+                        tx.compute_txid()
+                    )));
+                }
+            }
+        }
+        // Rules 3 and 4: pays what it evicts, plus relay of its own size.
+        let evicted_fees: u64 =
+            evicted.iter().filter_map(|txid| self.entries.get(txid)).map(|entry| entry.fee.to_sat()).sum();
+        let needed = evicted_fees.saturating_add(vsize.saturating_mul(INCREMENTAL_RELAY_SAT_VB));
+        if fee < needed {
+            return Err(reject(format!(
+                "insufficient fee, rejecting replacement {}; not enough additional fees to relay; {} < {}",
+                tx.compute_txid(),
+                fee.saturating_sub(evicted_fees),
+                needed.saturating_sub(evicted_fees)
+            )));
+        }
+        Ok(())
     }
 }
 

@@ -48,6 +48,16 @@ impl TestEnv {
         }
     }
 
+    /// The embedded devnet with configuration `env` variables over its defaults, e.g.
+    /// `[("ROLLUP__DEVNET__FULL_RBF", "true")]`.
+    pub fn embedded_with(env: &[(&str, &str)]) -> TestEnv {
+        let mut options = NodeOptions::devnet();
+        options.env = env.iter().map(|(key, value)| ((*key).to_owned(), (*value).to_owned())).collect();
+        let node = NodeProcess::start(options);
+        let url = node.esplora_url();
+        Self::with(Backend::Embedded(Box::new(node)), url)
+    }
+
     fn with(backend: Backend, esplora_url: String) -> TestEnv {
         let client = esplora_client::Builder::new(&esplora_url).timeout(30).build_blocking();
         TestEnv { backend, esplora_url, client }

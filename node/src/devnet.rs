@@ -63,7 +63,8 @@ impl RunningDevnet {
 /// endpoints and the user's funded key.
 pub(crate) async fn start(config: &mut Config) -> anyhow::Result<RunningDevnet> {
     let dir = config.node.data_dir.join("bitcoin");
-    let policy = Policy { accept_nonstandard: config.devnet.accept_nonstandard };
+    let policy =
+        Policy { accept_nonstandard: config.devnet.accept_nonstandard, full_rbf: config.devnet.full_rbf };
     let mut devnet = Devnet::open(&DevnetConfig { data_dir: dir.clone(), policy })
         .context("cannot open the regtest chain")?;
     devnet.ensure_funded().context("cannot mine the initial regtest blocks")?;

@@ -8,8 +8,11 @@ use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, W
 use rollup_devnet::{Devnet, DevnetConfig, MineError, Policy, RejectCode, TxRejected, Wallet, FUNDED_HEIGHT};
 
 fn open(dir: &std::path::Path) -> Devnet {
-    Devnet::open(&DevnetConfig { data_dir: dir.to_owned(), policy: Policy { accept_nonstandard: true } })
-        .unwrap()
+    Devnet::open(&DevnetConfig {
+        data_dir: dir.to_owned(),
+        policy: Policy { accept_nonstandard: true, full_rbf: false },
+    })
+    .unwrap()
 }
 
 fn funded() -> (tempfile::TempDir, Devnet) {
@@ -270,4 +273,80 @@ fn a_fee_floor_leaves_cheap_transactions_stuck_until_a_child_pays_for_them() {
     let block = devnet.full_block(&mined).unwrap();
     let txids: Vec<bitcoin::Txid> = block.txdata.iter().skip(1).map(Transaction::compute_txid).collect();
     assert_eq!(txids, [funding, child], "the parent goes in first, with its child");
+}
+
+/// `from`'s coins spent whole to `to`, minus `fee`, signed.
+fn spend_all(from: &Wallet, coins: &[(OutPoint, TxOut)], to: &ScriptBuf, fee: u64) -> Transaction {
+    let total: u64 = coins.iter().map(|(_, output)| output.value.to_sat()).sum();
+    let mut tx = Transaction {
+        version: bitcoin::transaction::Version::TWO,
+        lock_time: bitcoin::absolute::LockTime::ZERO,
+        input: coins
+            .iter()
+            .map(|(outpoint, _)| TxIn {
+                previous_output: *outpoint,
+                script_sig: ScriptBuf::new(),
+                sequence: Sequence::MAX,
+                witness: Witness::new(),
+            })
+            .collect(),
+        output: vec![TxOut { value: Amount::from_sat(total - fee), script_pubkey: to.clone() }],
+    };
+    let spent: Vec<TxOut> = coins.iter().map(|(_, output)| output.clone()).collect();
+    from.sign_key_path(&mut tx, &spent).unwrap();
+    tx
+}
+
+#[test]
+fn full_rbf_replaces_by_fee_with_cores_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut devnet = Devnet::open(&DevnetConfig {
+        data_dir: dir.path().to_owned(),
+        policy: Policy { accept_nonstandard: true, full_rbf: true },
+    })
+    .unwrap();
+    devnet.ensure_funded().unwrap();
+    let (user, next) = (Wallet::random(), Wallet::random());
+    let funding = devnet.faucet(user.script_pubkey(), Amount::from_sat(100_000)).unwrap();
+    devnet.mine(1, &devnet.wallet().script_pubkey()).unwrap();
+    let coin = output_to(&devnet, funding, &user.script_pubkey());
+
+    // A transaction without RBF signalling (sequence final) and a child of it.
+    let first = spend_all(&user, std::slice::from_ref(&coin), &next.script_pubkey(), 1_000);
+    let first_id = devnet.submit(first.clone()).unwrap();
+    let child_coin = output_to(&devnet, first_id, &next.script_pubkey());
+    let child = spend_all(&next, std::slice::from_ref(&child_coin), &user.script_pubkey(), 500);
+    let child_id = devnet.submit(child).unwrap();
+
+    let refused = |devnet: &mut Devnet, tx: Transaction| devnet.submit(tx).unwrap_err().reason;
+    // The same fee rate is not a replacement.
+    let same = spend_all(&user, std::slice::from_ref(&coin), &user.script_pubkey(), 1_000);
+    assert!(refused(&mut devnet, same).starts_with("insufficient fee"), "same fee rate");
+    // A higher rate that does not pay for the evicted child and its own relay.
+    let short = spend_all(&user, std::slice::from_ref(&coin), &user.script_pubkey(), 1_500);
+    let reason = refused(&mut devnet, short);
+    assert!(
+        reason.starts_with("insufficient fee") && reason.contains("not enough additional fees"),
+        "{reason}"
+    );
+    // Spending an output of the transaction it would evict.
+    let both = spend_all(&user, &[coin.clone(), child_coin.clone()], &user.script_pubkey(), 10_000);
+    assert_eq!(refused(&mut devnet, both), "bad-txns-spends-conflicting-tx");
+    // Adding an unconfirmed input the replaced one did not have.
+    let other = devnet.faucet(user.script_pubkey(), Amount::from_sat(20_000)).unwrap();
+    let other_coin = output_to(&devnet, other, &user.script_pubkey());
+    let adds = spend_all(&user, &[coin.clone(), other_coin], &user.script_pubkey(), 10_000);
+    assert_eq!(refused(&mut devnet, adds), "replacement-adds-unconfirmed");
+    // Nothing changed so far.
+    assert!(devnet.mempool().get(&first_id).is_some() && devnet.mempool().get(&child_id).is_some());
+
+    // Paying for both plus its own size: accepted; the replaced pair leaves the pool.
+    let replacement = spend_all(&user, std::slice::from_ref(&coin), &user.script_pubkey(), 3_000);
+    let replacement_id = devnet.submit(replacement).unwrap();
+    assert!(devnet.mempool().get(&first_id).is_none());
+    assert!(devnet.mempool().get(&child_id).is_none());
+    assert!(devnet.mempool().spender(&coin.0).is_some_and(|(txid, _)| txid == replacement_id));
+    devnet.mine(1, &devnet.wallet().script_pubkey()).unwrap();
+    assert!(devnet.chain().tx(&replacement_id).is_some());
+    assert!(devnet.chain().tx(&first_id).is_none());
 }

@@ -1,9 +1,11 @@
 //! The controller's DA poster against a real Esplora (the embedded devnet, or an
 //! external regtest): it posts a batch from the operator's wallet, records where the
 //! chunk was mined, follows a reorg and a mempool that lost the posting, and bumps a
-//! posting the miners leave behind.
+//! posting the miners leave behind: by a child where the mempool refuses replacements
+//! (the devnet's default), by fee replacement where it allows them
+//! (`devnet.full_rbf`, Core 28's rules).
 //!
-//! The first two tests drive the poster (`rollup_roles::controller::DaPoster` with its
+//! The first three tests drive the poster (`rollup_roles::controller::DaPoster` with its
 //! `EsploraChain`) step by step on a node database of their own, as the controller's
 //! tick drives it; the last runs a `rollup node` with `[controller.da]` enabled and
 //! reads the location through `rollup_getBatchDa`.
@@ -225,7 +227,7 @@ fn a_posting_the_miners_leave_behind_is_bumped_and_mined() {
     env.mine_above(1, 2);
     assert_eq!(chain.tx_state(&first.commit.compute_txid()).unwrap(), TxState::Mempool);
 
-    // Stuck for 2 blocks: the devnet refuses replacements, so a child pays.
+    // Stuck for 2 blocks: this devnet refuses replacements, so a child pays.
     let report = poster.step(&chain).unwrap();
     assert_eq!((report.replaced, report.children), (vec![], vec![0]));
     let posting = poster.posting(0).unwrap().unwrap();
@@ -245,6 +247,51 @@ fn a_posting_the_miners_leave_behind_is_bumped_and_mined() {
     }
     assert_eq!(poster.step(&chain).unwrap().located, [0]);
     assert_eq!(poster.posting(0).unwrap().unwrap().location.unwrap()[0].block_hash, block);
+    assert_eq!(operator.metrics.bumps.get(), 1);
+}
+
+/// On a devnet that replaces by fee (Core 28's full RBF), the stuck posting's commit
+/// is replaced at a higher rate (its reveals with it), and the replacement is mined.
+#[test]
+fn a_stuck_posting_is_replaced_by_fee_where_the_mempool_allows_it() {
+    let env = TestEnv::embedded_with(&[("ROLLUP__DEVNET__FULL_RBF", "true")]);
+    let operator = Operator::new(2);
+    operator.close_batch(0, 1, 2, 0);
+    let mut poster = operator.poster();
+    fund(&env, &poster, 1_000_000);
+    let chain = EsploraChain::new(env.esplora_url());
+
+    assert_eq!(poster.step(&chain).unwrap().posted, [0]);
+    let first = poster.posting(0).unwrap().unwrap().live().unwrap().clone();
+    assert_eq!(first.fee_rate_sat_kwu, 250);
+    env.mine_above(2, 2);
+    assert_eq!(chain.tx_state(&first.commit.compute_txid()).unwrap(), TxState::Mempool);
+
+    // Stuck for 2 blocks: replaced, no child.
+    let report = poster.step(&chain).unwrap();
+    assert_eq!((report.replaced, report.children), (vec![0], vec![]));
+    let posting = poster.posting(0).unwrap().unwrap();
+    assert_eq!(posting.attempts.len(), 2);
+    let live = posting.live().unwrap().clone();
+    assert_eq!(
+        (live.kind, live.fee_rate_sat_kwu, live.child.is_none()),
+        (AttemptKind::Replacement, 500, true)
+    );
+    // The replacement took the same coins; the first attempt left the mempool.
+    assert_eq!(
+        live.commit.input.iter().map(|input| input.previous_output).collect::<Vec<_>>(),
+        first.commit.input.iter().map(|input| input.previous_output).collect::<Vec<_>>()
+    );
+    assert_eq!(chain.tx_state(&first.commit.compute_txid()).unwrap(), TxState::Unknown);
+    for tx in std::iter::once(&live.commit).chain(&live.reveals) {
+        assert_eq!(chain.tx_state(&tx.compute_txid()).unwrap(), TxState::Mempool);
+    }
+
+    let block = env.mine_above(1, 2)[0];
+    assert_eq!(poster.step(&chain).unwrap().located, [0]);
+    let location = poster.posting(0).unwrap().unwrap().location.unwrap();
+    assert_eq!(location[0].block_hash, block);
+    assert_eq!(location[0].reveal_txid, live.reveals[0].compute_txid());
     assert_eq!(operator.metrics.bumps.get(), 1);
 }
 
