@@ -391,6 +391,36 @@ mod tests {
     }
 
     #[test]
+    fn the_vigilante_trusts_the_listed_posters_or_the_controller_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.node.data_dir = dir.path().to_owned();
+        config.roles.vigilante = true;
+        // Nothing listed, no local poster: no key.
+        assert_eq!(vigilante_settings(&config).unwrap().posters, vec![]);
+        // The controller beside it posts: its key (created on first use).
+        config.roles.controller = true;
+        config.controller.da.enabled = true;
+        let local = vigilante_settings(&config).unwrap().posters;
+        let key_file = config.controller.da.wallet_key(dir.path());
+        let expected = crate::controller::load_or_create_key(&key_file).unwrap().x_only_public_key().0;
+        assert_eq!(local, vec![expected]);
+        // A list replaces it; an entry that is not a key is refused by name.
+        let listed = "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798".to_owned();
+        config.vigilante.da_posters = vec![listed.clone()];
+        let posters = vigilante_settings(&config).unwrap().posters;
+        assert_eq!(
+            posters.iter().map(|key| rollup_l2::hex::encode(&key.serialize())).collect::<Vec<_>>(),
+            [listed]
+        );
+        let not_on_curve = "00".repeat(32);
+        config.vigilante.da_posters = vec![not_on_curve.clone()];
+        assert!(
+            matches!(vigilante_settings(&config), Err(StartRolesError::PosterKey(key)) if key == not_on_curve)
+        );
+    }
+
+    #[test]
     fn records_round_trip_and_reject_unknown_versions() {
         let record = RoleRecord { loads: 0x0102_0304 };
         assert_eq!(RoleRecord::decode(&record.encode()), Ok(record));
