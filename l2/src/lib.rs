@@ -1,5 +1,7 @@
-//! The rollup's L2 (in progress): EcGFp5 Schnorr signatures, domain-separated Poseidon
-//! hashing, the account tree, types and encodings and the state transition function.
+//! The rollup's L2: EcGFp5 Schnorr signatures, domain-separated Poseidon hashing, the
+//! account tree, types and encodings, the state transition function, the L1 message
+//! payloads, and what the DA layer carries (the packed transactions, the batch blob)
+//! with the replay that rebuilds the chain from it.
 
 mod batch;
 mod blob;
