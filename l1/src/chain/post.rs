@@ -8,14 +8,16 @@ use bitcoin::hashes::Hash;
 use bitcoin::key::{Keypair, Secp256k1, TapTweak};
 use bitcoin::secp256k1::Message;
 use bitcoin::sighash::{Prevouts, SighashCache};
-use bitcoin::taproot::{LeafVersion, TapLeafHash, TaprootBuilder};
+use bitcoin::taproot::{LeafVersion, TapLeafHash};
 use bitcoin::transaction::Version;
 use bitcoin::{
     Amount, FeeRate, OutPoint, ScriptBuf, Sequence, TapSighashType, Transaction, TxIn, TxOut, Witness,
-    XOnlyPublicKey,
 };
 
-use crate::da::{BuildCommitRevealError, CommitReveal, Envelope, FundingUtxo, ENVELOPE_INTERNAL_KEY};
+use crate::da::{
+    envelope_output, funded_poster_key, key_path_inputs, BuildCommitRevealError, CommitReveal, Envelope,
+    EnvelopeOutput, FundingUtxo,
+};
 
 /// The commit and reveal of a deposit of `amount` carried in `envelope`, signed by
 /// `poster` and funded by `funding` (the poster's BIP-86 key-path outputs, all
@@ -39,30 +41,9 @@ pub fn build_deposit(
     let secp = Secp256k1::new();
     let taproot = |error: String| BuildCommitRevealError::Taproot(error);
     let overflow = |what| BuildCommitRevealError::Overflow { what };
-    if funding.is_empty() {
-        return Err(BuildCommitRevealError::NoFunding);
-    }
-    let (poster_key, _) = poster.x_only_public_key();
-    let poster_script = ScriptBuf::new_p2tr(&secp, poster_key, None);
-    if let Some(foreign) = funding.iter().find(|coin| coin.output.script_pubkey != poster_script) {
-        return Err(BuildCommitRevealError::ForeignFunding {
-            outpoint: foreign.outpoint,
-            script: foreign.output.script_pubkey.to_hex_string(),
-        });
-    }
-    let internal =
-        XOnlyPublicKey::from_slice(&ENVELOPE_INTERNAL_KEY).map_err(|error| taproot(error.to_string()))?;
-    let leaf = envelope.leaf(&poster_key);
-    let tree = TaprootBuilder::new()
-        .add_leaf(0, leaf.clone())
-        .map_err(|error| taproot(error.to_string()))?
-        .finalize(&secp, internal)
-        .map_err(|_| taproot("incomplete tree".to_owned()))?;
-    let control = tree
-        .control_block(&(leaf.clone(), LeafVersion::TapScript))
-        .ok_or_else(|| taproot("no control block for the envelope leaf".to_owned()))?
-        .serialize();
-    let envelope_script = ScriptBuf::new_p2tr(&secp, internal, tree.merkle_root());
+    let poster_key = funded_poster_key(&secp, poster, funding)?;
+    let EnvelopeOutput { leaf, control, script_pubkey: envelope_script } =
+        envelope_output(&secp, envelope, &poster_key)?;
 
     let reveal = |outpoint: OutPoint, signature: &[u8]| Transaction {
         version: Version::TWO,
@@ -93,15 +74,7 @@ pub fn build_deposit(
     let mut commit = Transaction {
         version: Version::TWO,
         lock_time: LockTime::ZERO,
-        input: funding
-            .iter()
-            .map(|coin| TxIn {
-                previous_output: coin.outpoint,
-                script_sig: ScriptBuf::new(),
-                sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
-                witness: Witness::from_slice(&[[0u8; 64].as_slice()]),
-            })
-            .collect(),
+        input: key_path_inputs(funding),
         output: vec![envelope_output.clone(), TxOut { value: Amount::ZERO, script_pubkey: change.clone() }],
     };
     let fee_with_change =

@@ -93,3 +93,4 @@ pub use tx::{
     build_commit_reveal, build_commit_reveal_paying, BuildCommitRevealError, CommitReveal, FundingUtxo,
     ENVELOPE_INTERNAL_KEY,
 };
+pub(crate) use tx::{envelope_output, funded_poster_key, key_path_inputs, EnvelopeOutput};

@@ -27,12 +27,12 @@ use bitcoin::key::{Keypair, Secp256k1, TapTweak};
 use bitcoin::secp256k1::Message;
 use bitcoin::sighash::{Prevouts, SighashCache};
 use bitcoin::transaction::Version;
-use bitcoin::{
-    Amount, FeeRate, ScriptBuf, Sequence, TapSighashType, Transaction, TxIn, TxOut, Weight, Witness,
-};
+use bitcoin::{Amount, FeeRate, ScriptBuf, TapSighashType, Transaction, TxOut, Weight, Witness};
 
 use super::envelope::Envelope;
-use super::tx::{build_commit_reveal_paying, BuildCommitRevealError, CommitReveal, FundingUtxo};
+use super::tx::{
+    build_commit_reveal_paying, key_path_inputs, BuildCommitRevealError, CommitReveal, FundingUtxo,
+};
 
 /// Bitcoin Core's default incremental relay fee (`-incrementalrelayfee`, 1 sat/vB):
 /// what a replacement must pay for its own size on top of what it evicts, and the
@@ -341,15 +341,7 @@ fn unsigned_child(inputs: &[FundingUtxo], script: &ScriptBuf) -> Transaction {
     Transaction {
         version: Version::TWO,
         lock_time: LockTime::ZERO,
-        input: inputs
-            .iter()
-            .map(|coin| TxIn {
-                previous_output: coin.outpoint,
-                script_sig: ScriptBuf::new(),
-                sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
-                witness: Witness::from_slice(&[[0u8; 64].as_slice()]),
-            })
-            .collect(),
+        input: key_path_inputs(inputs),
         output: vec![TxOut { value: Amount::ZERO, script_pubkey: script.clone() }],
     }
 }

@@ -3,6 +3,7 @@
 use bitcoin::absolute::LockTime;
 use bitcoin::hashes::Hash;
 use bitcoin::key::{Keypair, Secp256k1, TapTweak};
+use bitcoin::secp256k1::All;
 use bitcoin::secp256k1::Message;
 use bitcoin::sighash::{Prevouts, SighashCache};
 use bitcoin::taproot::{LeafVersion, TapLeafHash, TaprootBuilder};
@@ -104,10 +105,76 @@ pub enum BuildCommitRevealError {
 }
 
 /// A prepared envelope output: its leaf, control block and script.
-struct EnvelopeOutput {
-    leaf: ScriptBuf,
-    control: Vec<u8>,
-    script_pubkey: ScriptBuf,
+pub(crate) struct EnvelopeOutput {
+    /// The envelope's tapscript leaf.
+    pub(crate) leaf: ScriptBuf,
+    /// The control block spending through it.
+    pub(crate) control: Vec<u8>,
+    /// The P2TR output script committing to it (internal key [`ENVELOPE_INTERNAL_KEY`]).
+    pub(crate) script_pubkey: ScriptBuf,
+}
+
+/// The poster's x-only key, once every funding coin is checked to be its BIP-86
+/// key-path output (the only coins the commit can sign for).
+pub(crate) fn funded_poster_key(
+    secp: &Secp256k1<All>,
+    poster: &Keypair,
+    funding: &[FundingUtxo],
+) -> Result<XOnlyPublicKey, BuildCommitRevealError> {
+    if funding.is_empty() {
+        return Err(BuildCommitRevealError::NoFunding);
+    }
+    let (poster_key, _) = poster.x_only_public_key();
+    let poster_script = ScriptBuf::new_p2tr(secp, poster_key, None);
+    if let Some(foreign) = funding.iter().find(|coin| coin.output.script_pubkey != poster_script) {
+        return Err(BuildCommitRevealError::ForeignFunding {
+            outpoint: foreign.outpoint,
+            script: foreign.output.script_pubkey.to_hex_string(),
+        });
+    }
+    Ok(poster_key)
+}
+
+/// The output that commits to `envelope` signed by `poster_key`: its only leaf is the
+/// envelope, its internal key [`ENVELOPE_INTERNAL_KEY`].
+pub(crate) fn envelope_output(
+    secp: &Secp256k1<All>,
+    envelope: &Envelope,
+    poster_key: &XOnlyPublicKey,
+) -> Result<EnvelopeOutput, BuildCommitRevealError> {
+    let taproot = |error: String| BuildCommitRevealError::Taproot(error);
+    let internal =
+        XOnlyPublicKey::from_slice(&ENVELOPE_INTERNAL_KEY).map_err(|error| taproot(error.to_string()))?;
+    let leaf = envelope.leaf(poster_key);
+    let tree = TaprootBuilder::new()
+        .add_leaf(0, leaf.clone())
+        .map_err(|error| taproot(error.to_string()))?
+        .finalize(secp, internal)
+        .map_err(|_| taproot("incomplete tree".to_owned()))?;
+    let control = tree
+        .control_block(&(leaf.clone(), LeafVersion::TapScript))
+        .ok_or_else(|| taproot("no control block for the envelope leaf".to_owned()))?
+        .serialize();
+    Ok(EnvelopeOutput {
+        leaf,
+        control,
+        script_pubkey: ScriptBuf::new_p2tr(secp, internal, tree.merkle_root()),
+    })
+}
+
+/// Unsigned inputs spending `coins` by key path, RBF-signalling, each holding a
+/// 64-byte stand-in witness (a `SIGHASH_DEFAULT` BIP-340 signature's size) so that
+/// the transaction weighs what it will once signed.
+pub(crate) fn key_path_inputs(coins: &[FundingUtxo]) -> Vec<TxIn> {
+    coins
+        .iter()
+        .map(|coin| TxIn {
+            previous_output: coin.outpoint,
+            script_sig: ScriptBuf::new(),
+            sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
+            witness: Witness::from_slice(&[[0u8; 64].as_slice()]),
+        })
+        .collect()
 }
 
 /// The commit and reveal transactions posting `envelopes`, signed by `poster`.
@@ -154,19 +221,7 @@ pub fn build_commit_reveal_paying(
     if envelopes.is_empty() {
         return Err(BuildCommitRevealError::NoEnvelopes);
     }
-    if funding.is_empty() {
-        return Err(BuildCommitRevealError::NoFunding);
-    }
-    let (poster_key, _) = poster.x_only_public_key();
-    let poster_script = ScriptBuf::new_p2tr(&secp, poster_key, None);
-    if let Some(foreign) = funding.iter().find(|coin| coin.output.script_pubkey != poster_script) {
-        return Err(BuildCommitRevealError::ForeignFunding {
-            outpoint: foreign.outpoint,
-            script: foreign.output.script_pubkey.to_hex_string(),
-        });
-    }
-    let internal =
-        XOnlyPublicKey::from_slice(&ENVELOPE_INTERNAL_KEY).map_err(|error| taproot(error.to_string()))?;
+    let poster_key = funded_poster_key(&secp, poster, funding)?;
 
     // Each reveal's weight, fee and so its envelope output's value.
     let postage = destination.minimal_non_dust();
@@ -174,21 +229,7 @@ pub fn build_commit_reveal_paying(
     let mut envelope_outputs = Vec::with_capacity(envelopes.len());
     let mut reveal_fees = Vec::with_capacity(envelopes.len());
     for (index, envelope) in envelopes.iter().enumerate() {
-        let leaf = envelope.leaf(&poster_key);
-        let tree = TaprootBuilder::new()
-            .add_leaf(0, leaf.clone())
-            .map_err(|error| taproot(error.to_string()))?
-            .finalize(&secp, internal)
-            .map_err(|_| taproot("incomplete tree".to_owned()))?;
-        let control = tree
-            .control_block(&(leaf.clone(), LeafVersion::TapScript))
-            .ok_or_else(|| taproot("no control block for the envelope leaf".to_owned()))?
-            .serialize();
-        let output = EnvelopeOutput {
-            leaf,
-            control,
-            script_pubkey: ScriptBuf::new_p2tr(&secp, internal, tree.merkle_root()),
-        };
+        let output = envelope_output(&secp, envelope, &poster_key)?;
         // A BIP-340 signature with SIGHASH_DEFAULT is always 64 bytes: the weight of
         // this stand-in is the signed reveal's.
         let sized = reveal(&output, OutPoint::null(), [0u8; 64].as_slice(), postage, destination);
@@ -216,15 +257,7 @@ pub fn build_commit_reveal_paying(
     let mut commit = Transaction {
         version: Version::TWO,
         lock_time: LockTime::ZERO,
-        input: funding
-            .iter()
-            .map(|coin| TxIn {
-                previous_output: coin.outpoint,
-                script_sig: ScriptBuf::new(),
-                sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
-                witness: Witness::from_slice(&[[0u8; 64].as_slice()]),
-            })
-            .collect(),
+        input: key_path_inputs(funding),
         output: envelope_outputs.iter().cloned().chain([change_output]).collect(),
     };
     let fee_with_change = fee_for(fee_rate, commit.weight(), "the commit fee")?.max(min_commit_fee);
