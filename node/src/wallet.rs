@@ -42,20 +42,7 @@ enum WalletCommand {
     /// Print the account's index, balance and nonce.
     Balance,
     /// Transfer to an account; waits until the transfer is in a block.
-    Send {
-        /// The receiver's account index.
-        #[arg(long)]
-        to: u32,
-        /// The receiver's public key (from `rollup wallet address`).
-        #[arg(long, value_name = "HEX")]
-        to_pubkey: String,
-        /// Amount in satoshis.
-        #[arg(long)]
-        amount: u64,
-        /// Fee in satoshis.
-        #[arg(long, default_value_t = 1)]
-        fee: u64,
-    },
+    Send(TransferArgs),
     /// Withdraw to a Bitcoin output script; waits until the withdrawal is in a block.
     Withdraw {
         /// Amount in satoshis.
@@ -83,18 +70,8 @@ enum WalletCommand {
     /// Force a transfer through Bitcoin (when the sequencer ignores it): post it in
     /// a forced-transaction envelope; it executes once its block is final.
     ForceSend {
-        /// The receiver's account index.
-        #[arg(long)]
-        to: u32,
-        /// The receiver's public key (from `rollup wallet address`).
-        #[arg(long, value_name = "HEX")]
-        to_pubkey: String,
-        /// Amount in satoshis.
-        #[arg(long)]
-        amount: u64,
-        /// Fee in satoshis.
-        #[arg(long, default_value_t = 1)]
-        fee: u64,
+        #[command(flatten)]
+        transfer: TransferArgs,
         #[command(flatten)]
         bitcoin: BitcoinArgs,
     },
@@ -104,6 +81,40 @@ enum WalletCommand {
         #[arg(long, default_value_t = 1_000)]
         blocks: u64,
     },
+}
+
+/// A transfer, as `send` and `force-send` take it.
+#[derive(Debug, Args)]
+struct TransferArgs {
+    /// The receiver's account index.
+    #[arg(long)]
+    to: u32,
+    /// The receiver's public key (from `rollup wallet address`).
+    #[arg(long, value_name = "HEX")]
+    to_pubkey: String,
+    /// Amount in satoshis.
+    #[arg(long)]
+    amount: u64,
+    /// Fee in satoshis.
+    #[arg(long, default_value_t = 1)]
+    fee: u64,
+}
+
+impl TransferArgs {
+    /// The transfer from account `from` with its next nonce after `nonce`.
+    fn transfer(&self, from: u32, nonce: u32) -> anyhow::Result<UserTx> {
+        let to_pubkey = PublicKey::from_bytes(&unhex(&self.to_pubkey, "--to-pubkey")?)
+            .map_err(|error| anyhow!("--to-pubkey is not a public key: {error}"))?;
+        let next = nonce.checked_add(1).ok_or_else(|| anyhow!("account {from}'s nonce is exhausted"))?;
+        Ok(UserTx::Transfer(Transfer {
+            from,
+            to: self.to,
+            to_pubkey: pubkey_from(&to_pubkey),
+            amount: self.amount,
+            fee: self.fee,
+            nonce: next,
+        }))
+    }
 }
 
 /// The Bitcoin side of `deposit` and `force-send`.
@@ -287,13 +298,10 @@ pub(crate) fn run(args: WalletArgs) -> anyhow::Result<()> {
             let (index, balance, nonce) = node.own_account(&pubkey_of(&key))?;
             println!("account {index}: balance {balance} sat, nonce {nonce}");
         }
-        WalletCommand::Send { to, to_pubkey, amount, fee } => {
+        WalletCommand::Send(transfer) => {
             let key = load_key(&args.wallet)?;
-            let to_pubkey = PublicKey::from_bytes(&unhex(&to_pubkey, "--to-pubkey")?)
-                .map_err(|error| anyhow!("--to-pubkey is not a public key: {error}"))?;
-            let to_pubkey = pubkey_from(&to_pubkey);
             let (from, _, nonce) = node.own_account(&pubkey_of(&key))?;
-            let tx = UserTx::Transfer(Transfer { from, to, to_pubkey, amount, fee, nonce: nonce + 1 });
+            let tx = transfer.transfer(from, nonce)?;
             let receipt = node.submit_and_wait(&key, node.chain_id()?, tx)?;
             println!("{}", serde_json::to_string_pretty(&receipt)?);
         }
@@ -341,14 +349,11 @@ pub(crate) fn run(args: WalletArgs) -> anyhow::Result<()> {
             println!("deposit of {amount} sat to account {to} posted in {reveal} (output 0 pays the bridge)");
             println!("it is credited once that transaction's block is final");
         }
-        WalletCommand::ForceSend { to, to_pubkey, amount, fee, bitcoin } => {
+        WalletCommand::ForceSend { transfer, bitcoin } => {
             let key = load_key(&args.wallet)?;
-            let to_pubkey = PublicKey::from_bytes(&unhex(&to_pubkey, "--to-pubkey")?)
-                .map_err(|error| anyhow!("--to-pubkey is not a public key: {error}"))?;
-            let to_pubkey = pubkey_from(&to_pubkey);
             let (from, _, nonce) = node.own_account(&pubkey_of(&key))?;
             let chain_id = node.chain_id()?;
-            let tx = UserTx::Transfer(Transfer { from, to, to_pubkey, amount, fee, nonce: nonce + 1 });
+            let tx = transfer.transfer(from, nonce)?;
             let signature = sign(&key, &tx.signing_message(chain_id));
             let signed = SignedTx { tx, signature };
             let id = L2Tx::Forced(signed.clone()).id(chain_id);
