@@ -1,21 +1,23 @@
 //! The vigilante component: follows final Bitcoin blocks through Esplora and replays
 //! the batches posted there.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
-use bitcoin::{Block, BlockHash, XOnlyPublicKey};
+use bitcoin::{Block, XOnlyPublicKey};
 use esplora_client::BlockingClient;
 use prometheus::{IntCounter, IntGauge, Registry};
 use rollup_actors::{Component, ComponentError};
-use rollup_l1::chain::{scan_block, BlockRef};
+use rollup_l1::chain::{fetch_block, scan_block, BlockRef, ChainError, LightClient};
 use rollup_l1::da::{decode_transaction, EnvelopeKind};
 use rollup_l2::{AccountTree, Genesis, L1Rules, MemoryAccounts, MemoryTreeStore, State};
 use serde::Serialize;
 
 use crate::da::{DaReplay, ReplayedBatch};
 
-/// Most Bitcoin blocks read per tick, so that a long catch-up still answers requests.
-const BLOCKS_PER_TICK: u32 = 16;
+/// Most new Bitcoin headers followed per tick, so that a long catch-up still answers
+/// requests.
+const HEADERS_PER_TICK: u32 = 16;
 
 /// What the vigilante needs to follow Bitcoin (the rest comes from the genesis `l1`
 /// rules: first height, finality depth, bridge script).
@@ -94,27 +96,6 @@ pub struct DaSyncStatus {
     pub last_error: Option<String>,
 }
 
-/// Why the vigilante stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum VigilanteError {
-    /// Esplora failed or answered something unusable.
-    #[error("esplora: {0}")]
-    Esplora(String),
-    /// A block already read as final was replaced: a reorganisation deeper than the
-    /// finality depth.
-    #[error("the final block at height {height} changed from {was} to {now}: a reorganisation deeper than the finality depth ({depth}); restarting the scan")]
-    DeepReorg {
-        /// The height.
-        height: u32,
-        /// The hash read before.
-        was: BlockHash,
-        /// The hash now.
-        now: BlockHash,
-        /// The configured depth.
-        depth: u32,
-    },
-}
-
 type ReplayState = DaReplay<MemoryAccounts, MemoryTreeStore>;
 
 /// The vigilante component.
@@ -122,12 +103,14 @@ pub struct VigilanteComponent {
     settings: VigilanteSettings,
     chain_id: u64,
     rules: L1Rules,
+    /// The Bitcoin header chain, followed to finality.
+    light: LightClient,
+    /// Final blocks not read yet, lowest first (kept across a failed read).
+    pending: VecDeque<BlockRef>,
     esplora: BlockingClient,
     replay: ReplayState,
-    /// The next Bitcoin height to read.
-    next_height: u32,
-    /// The last block read: its height and hash.
-    last: Option<(u32, BlockHash)>,
+    /// The last final block read.
+    last: Option<BlockRef>,
     batches: Vec<SyncedBatch>,
     last_error: Option<String>,
     metrics: VigilanteMetrics,
@@ -137,7 +120,7 @@ pub struct VigilanteComponent {
 impl std::fmt::Debug for VigilanteComponent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VigilanteComponent")
-            .field("next_height", &self.next_height)
+            .field("l1_height", &self.last.map(|block| block.height))
             .field("next_batch", &self.replay.rebuilder().next_batch())
             .finish_non_exhaustive()
     }
@@ -165,8 +148,11 @@ impl VigilanteComponent {
             );
         }
         let esplora = esplora_client::Builder::new(&settings.esplora_url).timeout(10).build_blocking();
+        let light = LightClient::new(genesis.l1.start_height, genesis.l1.finality_depth)
+            .with_max_headers_per_sync(HEADERS_PER_TICK);
         Self {
-            next_height: genesis.l1.start_height,
+            light,
+            pending: VecDeque::new(),
             settings,
             chain_id: genesis.chain_id,
             rules: genesis.l1.clone(),
@@ -188,55 +174,24 @@ impl VigilanteComponent {
             head_number: rebuilder.head().number,
             head_hash: rebuilder.head().hash().to_string(),
             state_root: rebuilder.state().root().to_string(),
-            l1_height: self.last.map(|(height, _)| height),
+            l1_height: self.last.map(|block| block.height),
             batches: self.batches.clone(),
             last_error: self.last_error.clone(),
         }
     }
 
-    /// Reads the final blocks not read yet (at most [`BLOCKS_PER_TICK`]) and replays
-    /// what they complete.
-    fn follow(&mut self) -> Result<(), VigilanteError> {
-        let esplora = |error: esplora_client::Error| VigilanteError::Esplora(error.to_string());
-        let tip = self.esplora.get_height().map_err(esplora)?;
-        let depth = self.rules.finality_depth.max(1);
-        let Some(final_tip) = tip.checked_add(1).and_then(|next| next.checked_sub(depth)) else {
-            return Ok(());
-        };
-        if let Some((height, hash)) = self.last {
-            let now = self.esplora.get_block_hash(height).map_err(esplora)?;
-            if now != hash {
-                return Err(VigilanteError::DeepReorg { height, was: hash, now, depth });
-            }
-        }
-        let mut read = 0;
-        while self.next_height <= final_tip && read < BLOCKS_PER_TICK {
-            let height = self.next_height;
-            let hash = self.esplora.get_block_hash(height).map_err(esplora)?;
-            let block = self.esplora.get_block_by_hash(&hash).map_err(esplora)?.ok_or_else(|| {
-                VigilanteError::Esplora(format!("block {hash} at height {height} is not served"))
-            })?;
-            if block.block_hash() != hash {
-                return Err(VigilanteError::Esplora(format!(
-                    "asked for block {hash}, got {}",
-                    block.block_hash()
-                )));
-            }
-            if let Some((_, previous)) = self.last {
-                if block.header.prev_blockhash != previous {
-                    return Err(VigilanteError::DeepReorg {
-                        height,
-                        was: previous,
-                        now: block.header.prev_blockhash,
-                        depth,
-                    });
-                }
-            }
-            self.read_block(&block, BlockRef { height, hash });
-            self.last = Some((height, hash));
-            self.next_height = height.saturating_add(1);
-            self.metrics.l1_height.set(i64::from(height));
-            read += 1;
+    /// Follows the Bitcoin headers (at most [`HEADERS_PER_TICK`] new ones), then reads
+    /// the blocks that became final, each checked against its header, and replays what
+    /// they complete.
+    fn follow(&mut self) -> Result<(), ChainError> {
+        let update = self.light.sync(&self.esplora)?;
+        self.pending.extend(update.finalized);
+        while let Some(block) = self.pending.front().copied() {
+            let full = fetch_block(&self.esplora, block.height, &block.hash)?;
+            self.read_block(&full, block);
+            self.last = Some(block);
+            self.metrics.l1_height.set(i64::from(block.height));
+            self.pending.pop_front();
         }
         Ok(())
     }
@@ -299,16 +254,17 @@ impl Component for VigilanteComponent {
         Some(self.settings.poll)
     }
 
-    /// Esplora being unreachable is logged and retried on the next tick; a deep
-    /// reorganisation fails the role, whose restart rescans from the start.
+    /// A source that fails or serves bad data is logged and retried on the next tick;
+    /// a reorganisation replacing a final block fails the role, whose restart rescans
+    /// from the start.
     fn tick(&mut self) -> Result<(), ComponentError> {
         match self.follow() {
             Ok(()) => Ok(()),
-            Err(VigilanteError::Esplora(error)) => {
+            Err(error @ ChainError::FinalityViolated { .. }) => Err(Box::new(error)),
+            Err(error) => {
                 tracing::warn!(target: "rollup::vigilante", %error, "cannot read Bitcoin; retrying");
                 Ok(())
             }
-            Err(error) => Err(Box::new(error)),
         }
     }
 }
