@@ -452,6 +452,11 @@ impl BatchBlob {
         }
     }
 
+    /// The L1 messages the batch's blocks consume, `None` if the count overflows.
+    pub fn l1_messages(&self) -> Option<u64> {
+        self.blocks.iter().try_fold(0u64, |sum, block| sum.checked_add(block.l1_messages))
+    }
+
     /// `da_commitment`: SHA-256 of the encoding.
     pub fn da_commitment(&self) -> [u8; 32] {
         da_commitment(&self.encode())

@@ -166,11 +166,7 @@ impl<A: AccountStore + Clone, T: TreeStore + Clone> Rebuilder<A, T> {
                 found: blob.l1_cursor_before,
             });
         }
-        let needed = blob
-            .blocks
-            .iter()
-            .try_fold(0u64, |sum, block| sum.checked_add(block.l1_messages))
-            .ok_or_else(|| overflow(batch, "L1 message count"))?;
+        let needed = blob.l1_messages().ok_or_else(|| overflow(batch, "L1 message count"))?;
         if u64::try_from(messages.len()).ok() != Some(needed) {
             return Err(RebuildError::MessageCount { batch, needed, given: messages.len() });
         }

@@ -190,8 +190,8 @@ impl<A: AccountStore + Clone, T: TreeStore + Clone> DaReplay<A, T> {
                     break;
                 }
             };
-            let needed: u64 =
-                decoded.blocks.iter().map(|block| block.l1_messages).fold(0, u64::saturating_add);
+            // Decoding checked the cursor sum: a decoded blob's count does not overflow.
+            let needed = decoded.l1_messages().unwrap_or(u64::MAX);
             let offset = decoded.l1_cursor_before.saturating_sub(self.first_cursor);
             let available = u64::try_from(self.messages.len()).unwrap_or(u64::MAX).saturating_sub(offset);
             if available < needed {
