@@ -20,8 +20,8 @@ use rollup_l2::{
     Block, BlockHeader, CompactBlock, L2Tx, PackedTx, PubKey, SignedTx, Transfer, UserTx, SIGNATURE_LEN,
 };
 use rollup_roles::controller::{
-    batch_blob, AttemptKind, BatchRecord, Batches, DaChain, DaMetrics, DaPoster, DaSettings, EsploraChain,
-    TxState,
+    batch_blob, AttemptKind, BatchRecord, Batches, DaAttempt, DaChain, DaMetrics, DaPoster, DaSettings,
+    EsploraChain, TxState,
 };
 use rollup_roles::sequencer::{Blocks, CompactBlocks, Stored, StoredCompact};
 use rollup_storage::Store;
@@ -205,6 +205,20 @@ fn a_batch_is_posted_located_and_followed_through_a_reorg_and_a_lost_mempool() {
     assert_eq!(operator.metrics.pending.get(), 0);
 }
 
+/// Batch 0 (two empty blocks) posted by a funded poster that bumps after 2 blocks, at
+/// the devnet's estimate of 1 sat/vB: a rate miners asked for 2 leave behind. Returns
+/// the poster, its chain and the first attempt.
+fn post_at_one_sat_per_vb(env: &TestEnv, operator: &Operator) -> (DaPoster, EsploraChain, DaAttempt) {
+    operator.close_batch(0, 1, 2, 0);
+    let mut poster = operator.poster();
+    fund(env, &poster, 1_000_000);
+    let chain = EsploraChain::new(env.esplora_url());
+    assert_eq!(poster.step(&chain).unwrap().posted, [0]);
+    let first = poster.posting(0).unwrap().unwrap().live().unwrap().clone();
+    assert_eq!(first.fee_rate_sat_kwu, 250);
+    (poster, chain, first)
+}
+
 #[test]
 fn a_posting_the_miners_leave_behind_is_bumped_and_mined() {
     let env = TestEnv::start();
@@ -213,15 +227,7 @@ fn a_posting_the_miners_leave_behind_is_bumped_and_mined() {
         return;
     }
     let operator = Operator::new(2);
-    operator.close_batch(0, 1, 2, 0);
-    let mut poster = operator.poster();
-    fund(&env, &poster, 1_000_000);
-    let chain = EsploraChain::new(env.esplora_url());
-
-    // The devnet estimates 1 sat/vB; its miners now want 2.
-    assert_eq!(poster.step(&chain).unwrap().posted, [0]);
-    let first = poster.posting(0).unwrap().unwrap().live().unwrap().clone();
-    assert_eq!(first.fee_rate_sat_kwu, 250);
+    let (mut poster, chain, first) = post_at_one_sat_per_vb(&env, &operator);
     env.mine_above(1, 2);
     assert_eq!(poster.step(&chain).unwrap(), Default::default(), "one block: not stuck yet");
     env.mine_above(1, 2);
@@ -256,14 +262,7 @@ fn a_posting_the_miners_leave_behind_is_bumped_and_mined() {
 fn a_stuck_posting_is_replaced_by_fee_where_the_mempool_allows_it() {
     let env = TestEnv::embedded_with(&[("ROLLUP__DEVNET__FULL_RBF", "true")]);
     let operator = Operator::new(2);
-    operator.close_batch(0, 1, 2, 0);
-    let mut poster = operator.poster();
-    fund(&env, &poster, 1_000_000);
-    let chain = EsploraChain::new(env.esplora_url());
-
-    assert_eq!(poster.step(&chain).unwrap().posted, [0]);
-    let first = poster.posting(0).unwrap().unwrap().live().unwrap().clone();
-    assert_eq!(first.fee_rate_sat_kwu, 250);
+    let (mut poster, chain, first) = post_at_one_sat_per_vb(&env, &operator);
     env.mine_above(2, 2);
     assert_eq!(chain.tx_state(&first.commit.compute_txid()).unwrap(), TxState::Mempool);
 
