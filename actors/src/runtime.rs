@@ -9,7 +9,7 @@ use actix::{Addr, Arbiter, Recipient, Supervisor};
 use crate::component::Component;
 use crate::sender::CallError;
 use crate::shell::{Control, Loader, RestartPolicy, RoleActor};
-use crate::telemetry::Telemetry;
+use crate::telemetry::{RoleStatus, Telemetry};
 
 /// A lifecycle command could not be delivered.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -81,15 +81,15 @@ impl Runtime {
         Self { telemetry, policy, started: Vec::new() }
     }
 
-    /// Starts the role `name` on its own arbiter thread. `loader` builds the component
-    /// from storage, at start and after every failure.
-    ///
-    /// Must be called from inside a running actix `System`.
+    /// The health and metrics the role shells report to.
     pub fn telemetry(&self) -> &Telemetry {
         &self.telemetry
     }
 
-    /// Spawns a supervised role actor.
+    /// Starts the role `name` on its own arbiter thread, as a supervised actor.
+    /// `loader` builds the component from storage, at start and after every failure.
+    ///
+    /// Must be called from inside a running actix `System`.
     pub fn spawn<C: Component>(&mut self, name: &'static str, loader: Loader<C>) -> Addr<RoleActor<C>> {
         let arbiter = Arbiter::new();
         let (policy, telemetry) = (self.policy, self.telemetry.clone());
@@ -98,6 +98,19 @@ impl Runtime {
         });
         self.started.push((name, addr.clone().recipient(), arbiter));
         addr
+    }
+
+    /// Records that the enabled role `name` is not implemented: nothing is started
+    /// for it, its health is [`RoleStatus::NotImplemented`] (never ready work) and
+    /// `rollup_role_ready{role}` stays 0. A warning says so in the log.
+    pub fn declare_not_implemented(&mut self, name: &'static str) {
+        self.telemetry.health.set(name, RoleStatus::NotImplemented);
+        self.telemetry.metrics.role_ready.with_label_values(&[name]).set(0);
+        tracing::warn!(
+            target: "rollup::supervisor",
+            role = name,
+            "role {name} is enabled but not implemented yet: nothing runs for it, and it is not counted as ready"
+        );
     }
 
     /// Handles for sending lifecycle commands to the started roles.

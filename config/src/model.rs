@@ -68,13 +68,17 @@ pub struct RolesConfig {
     pub sequencer: bool,
     /// Prove blocks and batches.
     pub prover: bool,
-    /// Drive the pipeline: batches, DA posting, claims.
+    /// Cut batches and, with `controller.da.enabled`, post their data to Bitcoin;
+    /// claims to the contract come with the contract.
     pub controller: bool,
-    /// Pre-sign the contract's transaction graph with the committee.
+    /// Not implemented yet: will pre-sign the contract's transaction graph with the
+    /// committee. Enabled, it runs nothing and the node says so.
     pub signer: bool,
-    /// Re-check every claim and challenge bad ones.
+    /// Rebuild every header and the state from Bitcoin alone; re-checking and
+    /// challenging claims come with the contract.
     pub vigilante: bool,
-    /// Hot-standby operator.
+    /// Not implemented yet: will be a hot-standby operator. Enabled, it runs nothing
+    /// and the node says so.
     pub backup: bool,
 }
 
@@ -103,15 +107,15 @@ impl RolesConfig {
 pub enum Role {
     /// Takes L2 transactions and executes blocks.
     Sequencer,
-    /// Proves blocks and batches.
+    /// Proves blocks and batches (stages 1 to 4).
     Prover,
-    /// Drives the pipeline and talks to the Bitcoin contract.
+    /// Cuts batches and posts their data to Bitcoin (claims come with the contract).
     Controller,
-    /// Contract signer of the committee.
+    /// Contract signer of the committee (not implemented yet).
     Signer,
-    /// Watcher that challenges bad claims.
+    /// Watcher that rebuilds the chain from Bitcoin (challenges come with the contract).
     Vigilante,
-    /// Hot-standby operator.
+    /// Hot-standby operator (not implemented yet).
     Backup,
 }
 
@@ -129,6 +133,17 @@ impl Role {
             Role::Signer => "signer",
             Role::Vigilante => "vigilante",
             Role::Backup => "backup",
+        }
+    }
+
+    /// Whether the role's logic exists. A role that is not implemented can be
+    /// enabled (its profile exists, so that configurations keep their shape), but it
+    /// runs nothing: the node logs a warning, lists it as `not implemented` and does
+    /// not count it as ready work.
+    pub const fn is_implemented(self) -> bool {
+        match self {
+            Role::Sequencer | Role::Prover | Role::Controller | Role::Vigilante => true,
+            Role::Signer | Role::Backup => false,
         }
     }
 }

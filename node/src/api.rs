@@ -17,7 +17,10 @@ struct NodeInfo {
     version: &'static str,
     chain_id: u64,
     network: rollup_config::BitcoinNetwork,
+    /// The enabled roles that run.
     roles: Vec<&'static str>,
+    /// The enabled roles that are not implemented yet: nothing runs for them.
+    not_implemented: Vec<&'static str>,
 }
 
 /// One entry of `rollup_roles`.
@@ -48,8 +51,16 @@ pub(crate) fn methods(
         version: env!("CARGO_PKG_VERSION"),
         chain_id: config.node.chain_id,
         network: config.bitcoin.network,
-        roles: config.roles.enabled().iter().map(|role| role.as_str()).collect(),
+        roles: config
+            .roles
+            .enabled()
+            .iter()
+            .filter(|role| role.is_implemented())
+            .map(|role| role.as_str())
+            .collect(),
+        not_implemented: roles.not_implemented.iter().map(|role| role.as_str()).collect(),
     };
+    let enabled = config.roles.enabled();
     methods.register("rollup_nodeInfo", move |params| {
         let info = info.clone();
         async move { params.none().map(|()| info) }
@@ -68,13 +79,16 @@ pub(crate) fn methods(
         rollup_roles::vigilante::register(&mut methods, vigilante);
     }
     methods.register("rollup_roles", move |params| {
-        let (roles, health) = (roles.clone(), health.clone());
+        let (roles, health, enabled) = (roles.clone(), health.clone(), enabled.clone());
         async move {
             params.none()?;
             let statuses = health.snapshot();
             let mut entries = Vec::new();
-            for (role, sender) in &roles.describe {
-                let loads = sender.call(DescribeRole).await.ok().map(|(_, record)| record.loads);
+            for role in &enabled {
+                let loads = match roles.describe.get(role) {
+                    Some(sender) => sender.call(DescribeRole).await.ok().map(|(_, record)| record.loads),
+                    None => None,
+                };
                 let status = statuses.get(role.as_str()).map_or("stopped", |status| status.name());
                 entries.push(RoleEntry { role: role.as_str(), status, loads });
             }

@@ -87,8 +87,8 @@ async fn serve(config: &Config, store: &Arc<Store>, boot_started: Instant) -> an
     tracing::info!(target: "rollup::rpc", addr = %api.local_addr, "JSON-RPC listening on http://{}", api.local_addr);
 
     let server = api.server.handle();
+    report_ready(config, &telemetry, boot_started);
     let mut server_task = actix_rt::spawn(api.server);
-    actix_rt::spawn(report_ready(telemetry.clone(), boot_started));
 
     let outcome = match select(Box::pin(signals.recv()), &mut server_task).await {
         Either::Left((signal, _)) => {
@@ -141,16 +141,22 @@ impl ShutdownSignals {
     }
 }
 
-/// Logs once when every role is ready, with the time since boot.
-async fn report_ready(telemetry: Telemetry, boot_started: Instant) {
-    while !telemetry.health.is_ready() {
-        if telemetry.health.is_shutting_down() {
-            return;
-        }
-        actix_rt::time::sleep(Duration::from_millis(2)).await;
+/// Logs `node ready` (with the time since boot) when every role that does work is
+/// first ready, before `/ready` can answer 200 to anyone: a client that saw the node
+/// ready finds the event in the log. Called before the API server runs. A node whose
+/// enabled roles are all unimplemented is never ready, and says so.
+fn report_ready(config: &Config, telemetry: &Telemetry, boot_started: Instant) {
+    if !config.roles.enabled().iter().any(|role| role.is_implemented()) {
+        tracing::warn!(
+            target: "rollup::node",
+            "no enabled role is implemented: the node serves its API but does no work, and /ready answers 503"
+        );
+        return;
     }
-    let elapsed_ms = boot_started.elapsed().as_secs_f64() * 1000.0;
-    tracing::info!(target: "rollup::node", boot_ms = format!("{elapsed_ms:.1}"), "node ready");
+    telemetry.health.when_ready(move || {
+        let elapsed_ms = boot_started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(target: "rollup::node", boot_ms = format!("{elapsed_ms:.1}"), "node ready");
+    });
 }
 
 fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {

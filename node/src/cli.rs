@@ -15,9 +15,9 @@ const EXIT_FAILURE: u8 = 1;
 
 /// A Bitcoin zk-rollup node.
 ///
-/// One binary runs every role: sequencer, prover, controller, signer, vigilante and
-/// backup. Which ones run is set by the configuration, most simply with a profile:
-/// `rollup node --profile operator`.
+/// One binary runs every role: sequencer, prover, controller and vigilante (the
+/// signer and backup roles are not implemented yet). Which ones run is set by the
+/// configuration, most simply with a profile: `rollup node --profile operator`.
 #[derive(Debug, Parser)]
 #[command(name = "rollup", version, propagate_version = true)]
 pub(crate) struct Cli {
@@ -45,7 +45,7 @@ enum Command {
         action: ConfigAction,
     },
     /// Run a development network on this machine: an embedded Bitcoin regtest and a
-    /// rollup node with every role.
+    /// rollup node with every implemented role (profile `all`).
     ///
     /// The regtest chain is validated by Bitcoin Core's consensus engine and serves
     /// the Esplora API (and a control API under /devnet/) on --esplora-listen. A new
@@ -161,7 +161,21 @@ impl Cli {
             Command::Config { action: ConfigAction::Check(sources) } => match load(&sources) {
                 Ok(config) => {
                     let roles: Vec<&str> = config.roles.enabled().iter().map(|role| role.as_str()).collect();
-                    println!("configuration ok: roles {}", roles.join(", "));
+                    let idle: Vec<&str> = config
+                        .roles
+                        .enabled()
+                        .iter()
+                        .filter(|role| !role.is_implemented())
+                        .map(|role| role.as_str())
+                        .collect();
+                    match idle.is_empty() {
+                        true => println!("configuration ok: roles {}", roles.join(", ")),
+                        false => println!(
+                            "configuration ok: roles {} (not implemented yet, they run nothing: {})",
+                            roles.join(", "),
+                            idle.join(", ")
+                        ),
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(code) => code,

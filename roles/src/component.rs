@@ -1,11 +1,13 @@
-//! The role component that every role runs until its own logic lands.
+//! Wiring the enabled roles into the runtime ([`start`]), the load record every role
+//! keeps ([`RoleRecord`]), and what a role that is not implemented yet gets: nothing
+//! but a warning and a `not implemented` status.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use std::time::Duration;
 
-use rollup_actors::{Component, ComponentError, Handles, Request, Runtime, Sender};
+use rollup_actors::{ComponentError, Request, Runtime, Sender};
 use rollup_l2::{Genesis, GenesisError};
 
 use crate::controller::{
@@ -56,15 +58,10 @@ impl Codec for RoleRecord {
     }
 }
 
-/// A role's component: its durable record, loaded from the node database.
-#[derive(Debug)]
-pub struct RoleComponent {
-    role: Role,
-    record: RoleRecord,
-}
-
-impl RoleComponent {
-    /// Loads the role's record and durably counts this load.
+impl RoleRecord {
+    /// Loads `role`'s record from the node database and durably counts this load.
+    /// Every role's loader calls it first, so `rollup_roles` can tell how often a
+    /// role was (re)loaded.
     pub fn load(role: Role, store: &Store) -> Result<Self, ComponentError> {
         let key = role.as_str().to_owned();
         let record = store.write(|tx| {
@@ -74,18 +71,9 @@ impl RoleComponent {
             Ok(record)
         })?;
         tracing::debug!(target: "rollup::roles", role = %role, loads = record.loads, "role state loaded");
-        Ok(Self { role, record })
+        Ok(record)
     }
 }
-
-impl RoleComponent {
-    /// The role's record as loaded.
-    pub fn record(&self) -> RoleRecord {
-        self.record
-    }
-}
-
-impl Component for RoleComponent {}
 
 /// Asks a role for its name and record.
 #[derive(Clone, Copy, Debug)]
@@ -93,12 +81,6 @@ pub struct DescribeRole;
 
 impl Request for DescribeRole {
     type Response = (Role, RoleRecord);
-}
-
-impl Handles<DescribeRole> for RoleComponent {
-    fn handle(&mut self, _: DescribeRole) -> (Role, RoleRecord) {
-        (self.role, self.record)
-    }
 }
 
 /// Senders to the started roles.
@@ -114,6 +96,8 @@ pub struct StartedRoles {
     pub controller: Option<ControllerSenders>,
     /// The vigilante's senders, when it runs here.
     pub vigilante: Option<VigilanteSenders>,
+    /// The enabled roles that are not implemented yet: nothing runs for them.
+    pub not_implemented: Vec<Role>,
 }
 
 /// Why the roles could not be set up.
@@ -226,7 +210,7 @@ pub fn start(
             let addr = runtime.spawn(
                 role.as_str(),
                 Box::new(move || {
-                    let record = RoleComponent::load(role, &store)?.record();
+                    let record = RoleRecord::load(role, &store)?;
                     // A (re)load starts a new follower, which goes on after the last
                     // block it stored; the previous one stops when dropped.
                     let l1: Box<dyn L1MessageSource> = match &follow {
@@ -296,7 +280,7 @@ pub fn start(
             let addr = runtime.spawn(
                 role.as_str(),
                 Box::new(move || {
-                    let record = RoleComponent::load(role, &store)?.record();
+                    let record = RoleRecord::load(role, &store)?;
                     Ok(ProverComponent::load(
                         store.clone(),
                         &genesis,
@@ -330,7 +314,7 @@ pub fn start(
             let addr = runtime.spawn(
                 role.as_str(),
                 Box::new(move || {
-                    let record = RoleComponent::load(role, &store)?.record();
+                    let record = RoleRecord::load(role, &store)?;
                     let mut controller =
                         ControllerComponent::load(store.clone(), &genesis, metrics.clone(), record)?;
                     if let Some((settings, metrics, url, interval)) = &da {
@@ -358,7 +342,7 @@ pub fn start(
             let addr = runtime.spawn(
                 role.as_str(),
                 Box::new(move || {
-                    let record = RoleComponent::load(role, &store)?.record();
+                    let record = RoleRecord::load(role, &store)?;
                     Ok(VigilanteComponent::new(&genesis, settings.clone(), metrics.clone(), record))
                 }),
             );
@@ -367,8 +351,10 @@ pub fn start(
             started.vigilante = Some(VigilanteSenders { sync: Sender::new(name, &addr) });
             continue;
         }
-        let addr = runtime.spawn(role.as_str(), Box::new(move || RoleComponent::load(role, &store)));
-        started.describe.insert(role, Sender::new(role.as_str(), &addr));
+        // Only the roles whose logic exists get here with something to run.
+        debug_assert!(!role.is_implemented(), "role {role} is implemented but not started");
+        runtime.declare_not_implemented(role.as_str());
+        started.not_implemented.push(role);
     }
     Ok(started)
 }
@@ -381,13 +367,12 @@ mod tests {
     fn every_load_is_counted_durably() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), 1).unwrap();
-        assert_eq!(RoleComponent::load(Role::Prover, &store).unwrap().record, RoleRecord { loads: 1 });
-        assert_eq!(RoleComponent::load(Role::Prover, &store).unwrap().record, RoleRecord { loads: 2 });
-        assert_eq!(RoleComponent::load(Role::Signer, &store).unwrap().record, RoleRecord { loads: 1 });
+        assert_eq!(RoleRecord::load(Role::Prover, &store).unwrap(), RoleRecord { loads: 1 });
+        assert_eq!(RoleRecord::load(Role::Prover, &store).unwrap(), RoleRecord { loads: 2 });
+        assert_eq!(RoleRecord::load(Role::Vigilante, &store).unwrap(), RoleRecord { loads: 1 });
         drop(store);
         let store = Store::open(dir.path(), 1).unwrap();
-        let mut prover = RoleComponent::load(Role::Prover, &store).unwrap();
-        assert_eq!(prover.handle(DescribeRole), (Role::Prover, RoleRecord { loads: 3 }));
+        assert_eq!(RoleRecord::load(Role::Prover, &store).unwrap(), RoleRecord { loads: 3 });
     }
 
     #[test]

@@ -1,20 +1,21 @@
 //! The node roles.
 //!
-//! One component per role: sequencer, prover, controller, signer, vigilante and
-//! backup (`../shared/design/ARCHITECTURE.md`). A component is a plain struct with
-//! synchronous methods; [`start`] hands one per enabled role to the actor runtime,
-//! which loads it from the node database at start and after every failure.
+//! One component per role (`docs/architecture.md`). A component is a plain struct
+//! with synchronous methods; [`start`] hands one per enabled role to the actor
+//! runtime, which loads it from the node database at start and after every failure.
+//! Every role keeps a durable [`RoleRecord`] (how many times it was loaded) and
+//! answers [`DescribeRole`].
 //!
-//! The sequencer ([`sequencer`]: mempool, blocks, L1 messages and forced inclusion,
-//! JSON-RPC), the prover ([`prover`]: block proofs, batch aggregation and recursion,
-//! the Groth16 wrapping), the controller ([`controller`]: batch cutting and posting
-//! batch data to Bitcoin; claims come later) and the vigilante ([`vigilante`]:
-//! rebuilding the chain from Bitcoin alone, with [`da`]; challenges come with the
-//! contract) run their own components. Until their logic lands (the contract and
-//! high-availability issues), the signer and backup run [`RoleComponent`]: it keeps a
-//! durable per-role record (how many times the role was loaded), reports health and
-//! answers [`DescribeRole`], exercising the start, restart-from-storage and shutdown
-//! path the real roles use.
+//! Four roles are built: the sequencer ([`sequencer`]: mempool, blocks, L1 messages
+//! and forced inclusion, JSON-RPC), the prover ([`prover`]: block proofs, batch
+//! aggregation and recursion, the Groth16 wrapping), the controller ([`controller`]:
+//! batch cutting and posting batch data to Bitcoin; claims come with the contract)
+//! and the vigilante ([`vigilante`]: rebuilding the chain from Bitcoin alone, with
+//! [`da`]; challenges come with the contract).
+//!
+//! The signer and the backup are **not implemented**: enabling one starts nothing.
+//! The node logs a warning, lists the role as `not implemented` (`rollup_roles`,
+//! `/ready`) and never counts it as ready work ([`StartedRoles::not_implemented`]).
 
 mod component;
 pub mod controller;
@@ -24,5 +25,5 @@ pub mod sequencer;
 pub mod vigilante;
 
 pub use component::{
-    genesis_of, start, DescribeRole, RoleComponent, RoleRecord, RoleRecords, StartRolesError, StartedRoles,
+    genesis_of, start, DescribeRole, RoleRecord, RoleRecords, StartRolesError, StartedRoles,
 };

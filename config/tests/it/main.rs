@@ -43,13 +43,16 @@ fn every_profile_loads_with_its_roles() {
         ("backup", &[Role::Backup]),
         ("signer", &[Role::Signer]),
         ("vigilante", &[Role::Vigilante]),
-        ("all", &Role::ALL),
+        ("all", &[Role::Sequencer, Role::Prover, Role::Controller, Role::Vigilante]),
     ];
     for (name, roles) in expected {
         let sources = ConfigSources { profile: Some(name.to_owned()), ..ConfigSources::default() };
         let config = load(&sources).unwrap_or_else(|error| panic!("profile {name}: {error}"));
         assert_eq!(config.roles.enabled(), roles, "profile {name}");
     }
+    // Exactly the signer and the backup are not built yet; `all` runs every other role.
+    let idle: Vec<Role> = Role::ALL.into_iter().filter(|role| !role.is_implemented()).collect();
+    assert_eq!(idle, [Role::Signer, Role::Backup]);
     assert_eq!(rollup_config::profiles::names(), ["all", "backup", "operator", "signer", "vigilante"]);
 }
 

@@ -17,12 +17,11 @@ use nix::sys::signal::Signal;
 use rollup_e2e::{run_rollup, NodeOptions, NodeProcess};
 use serde_json::{json, Value};
 
-const PROFILES: [(&str, &[&str]); 5] = [
+/// The profiles whose roles are all implemented, and their roles.
+const PROFILES: [(&str, &[&str]); 3] = [
     ("operator", &["sequencer", "prover", "controller"]),
-    ("backup", &["backup"]),
-    ("signer", &["signer"]),
     ("vigilante", &["vigilante"]),
-    ("all", &["sequencer", "prover", "controller", "signer", "vigilante", "backup"]),
+    ("all", &["sequencer", "prover", "controller", "vigilante"]),
 ];
 
 /// Fault injection on, fast restarts.
@@ -56,7 +55,13 @@ fn every_profile_boots_serves_and_stops_cleanly_on_sigterm() {
         let info = node.rpc_ok("rollup_nodeInfo", json!([]));
         assert_eq!(
             info,
-            json!({ "version": env!("CARGO_PKG_VERSION"), "chain_id": 0x0052_4f4c, "network": "regtest", "roles": roles }),
+            json!({
+                "version": env!("CARGO_PKG_VERSION"),
+                "chain_id": 0x0052_4f4c,
+                "network": "regtest",
+                "roles": roles,
+                "not_implemented": []
+            }),
             "profile {profile}"
         );
         for role in roles {
@@ -77,13 +82,75 @@ fn every_profile_boots_serves_and_stops_cleanly_on_sigterm() {
 }
 
 #[test]
-fn devnet_runs_every_role_until_interrupted() {
+fn roles_that_are_not_implemented_run_nothing_and_are_never_counted_ready() {
+    for role in ["signer", "backup"] {
+        let mut node = NodeProcess::start(NodeOptions::profile(role));
+        // The API serves, but the node does no work: never ready.
+        assert_eq!(node.get("/health"), (200, r#"{"status":"ok"}"#.to_owned()));
+        let (status, body) = node.get("/ready");
+        assert_eq!(status, 503, "{role}: {body}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap(),
+            json!({ "ready": false, "shutting_down": false, "roles": { role: "not implemented" } })
+        );
+        assert_eq!(
+            node.rpc_ok("rollup_roles", json!([])),
+            json!([{ "role": role, "status": "not implemented" }])
+        );
+        let info = node.rpc_ok("rollup_nodeInfo", json!([]));
+        assert_eq!((&info["roles"], &info["not_implemented"]), (&json!([]), &json!([role])), "{role}");
+        assert_eq!(node.metric(&format!("rollup_role_ready{{role=\"{role}\"}}")), Some(0.0), "{role}");
+        assert_eq!(node.terminate().code(), Some(0), "{role}");
+        let log = node.log();
+        assert!(
+            log.contains(&format!(
+                "WARN rollup::supervisor: role {role} is enabled but not implemented yet: nothing runs for it, \
+                 and it is not counted as ready role=\"{role}\""
+            )),
+            "{log}"
+        );
+        assert!(
+            log.contains(
+                "WARN rollup::node: no enabled role is implemented: the node serves its API but does no work, \
+                 and /ready answers 503"
+            ),
+            "{log}"
+        );
+        assert!(!log.contains("node ready"), "{log}");
+    }
+
+    // Beside implemented roles, an unimplemented one is listed and not counted.
+    let mut options = NodeOptions::profile("vigilante");
+    options.env.push(("ROLLUP__ROLES__SIGNER".to_owned(), "true".to_owned()));
+    let mut node = NodeProcess::start(options);
+    node.wait_ready();
+    let (_, body) = node.get("/ready");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({ "ready": true, "shutting_down": false, "roles": { "signer": "not implemented", "vigilante": "ready" } })
+    );
+    assert_eq!(
+        node.rpc_ok("rollup_roles", json!([])),
+        json!([
+            { "role": "signer", "status": "not implemented" },
+            { "role": "vigilante", "status": "ready", "loads": 1 }
+        ])
+    );
+    let output = run_rollup(&["config", "check", "--profile", "signer"], &[]);
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "configuration ok: roles signer (not implemented yet, they run nothing: signer)\n"
+    );
+    assert_eq!(node.terminate().code(), Some(0));
+}
+
+#[test]
+fn devnet_runs_every_implemented_role_until_interrupted() {
     let mut node = NodeProcess::start(NodeOptions::devnet());
     node.wait_ready();
-    assert_eq!(
-        node.rpc_ok("rollup_nodeInfo", json!([]))["roles"],
-        json!(["sequencer", "prover", "controller", "signer", "vigilante", "backup"])
-    );
+    let info = node.rpc_ok("rollup_nodeInfo", json!([]));
+    assert_eq!(info["roles"], json!(["sequencer", "prover", "controller", "vigilante"]));
+    assert_eq!(info["not_implemented"], json!([]));
     assert_eq!(node.signal_and_wait(Signal::SIGINT).code(), Some(0));
 }
 
@@ -167,9 +234,9 @@ fn a_crashed_role_is_restarted_and_the_node_keeps_serving() {
 
 #[test]
 fn fault_injection_is_off_by_default() {
-    let node = NodeProcess::start(NodeOptions::profile("signer"));
+    let node = NodeProcess::start(NodeOptions::profile("vigilante"));
     assert_eq!(
-        node.rpc("debug_crashRole", json!({ "role": "signer" }))["error"],
+        node.rpc("debug_crashRole", json!({ "role": "vigilante" }))["error"],
         json!({ "code": -32601, "message": "method not found: debug_crashRole" })
     );
 }
@@ -211,7 +278,7 @@ fn a_node_killed_with_sigkill_restarts_on_consistent_data() {
     for round in 1..=3u64 {
         let mut node = NodeProcess::start(NodeOptions::profile("all").config(CRASHABLE).data_dir(&data_dir));
         node.wait_ready();
-        for role in ["sequencer", "backup", "signer"] {
+        for role in ["sequencer", "vigilante"] {
             node.rpc_ok("debug_crashRole", json!({ "role": role }));
             node.wait_ready();
         }
@@ -226,9 +293,7 @@ fn a_node_killed_with_sigkill_restarts_on_consistent_data() {
             ("sequencer".into(), Some(7)),
             ("prover".into(), Some(4)),
             ("controller".into(), Some(4)),
-            ("signer".into(), Some(7)),
-            ("vigilante".into(), Some(4)),
-            ("backup".into(), Some(7)),
+            ("vigilante".into(), Some(7)),
         ]
     );
     assert_eq!(node.terminate().code(), Some(0));
@@ -236,13 +301,13 @@ fn a_node_killed_with_sigkill_restarts_on_consistent_data() {
 
 #[test]
 fn a_second_node_on_the_same_data_dir_is_refused() {
-    let node = NodeProcess::start(NodeOptions::profile("signer"));
+    let node = NodeProcess::start(NodeOptions::profile("vigilante"));
     node.wait_ready();
     let output = run_rollup(
         &[
             "node",
             "--profile",
-            "signer",
+            "vigilante",
             "--data-dir",
             node.data_dir().to_str().unwrap(),
             "--rpc-listen",
@@ -265,7 +330,7 @@ fn a_second_node_on_the_same_data_dir_is_refused() {
 
 #[test]
 fn an_unusable_listen_address_is_reported_and_nothing_is_left_running() {
-    let node = NodeProcess::start(NodeOptions::profile("signer"));
+    let node = NodeProcess::start(NodeOptions::profile("vigilante"));
     let taken = node.url().trim_start_matches("http://").to_owned();
     let dir = tempfile::tempdir().unwrap();
     let output = run_rollup(
@@ -365,7 +430,7 @@ fn config_dump_prints_the_merged_configuration() {
 
 #[test]
 fn json_logs_are_one_object_per_line() {
-    let mut node = NodeProcess::start(NodeOptions::profile("signer").config("[log]\nformat = \"json\"\n"));
+    let mut node = NodeProcess::start(NodeOptions::profile("vigilante").config("[log]\nformat = \"json\"\n"));
     node.wait_ready();
     assert_eq!(node.terminate().code(), Some(0));
     let log_text = node.log();
@@ -378,7 +443,7 @@ fn json_logs_are_one_object_per_line() {
 
 #[test]
 fn rust_log_filters_the_log_and_a_bad_filter_is_refused() {
-    let mut options = NodeOptions::profile("signer");
+    let mut options = NodeOptions::profile("vigilante");
     options.env.push(("RUST_LOG".to_owned(), "warn,rollup::supervisor=info".to_owned()));
     let mut node = NodeProcess::start(options);
     node.wait_ready();
@@ -387,7 +452,7 @@ fn rust_log_filters_the_log_and_a_bad_filter_is_refused() {
     assert!(log.contains("INFO rollup::supervisor: role ready"), "{log}");
     assert!(!log.contains("rollup::node"), "{log}");
 
-    let output = run_rollup(&["node", "--profile", "signer"], &[("RUST_LOG", "rollup=loud")]);
+    let output = run_rollup(&["node", "--profile", "vigilante"], &[("RUST_LOG", "rollup=loud")]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.starts_with("error: invalid RUST_LOG \"rollup=loud\": "), "{stderr}");
