@@ -493,6 +493,11 @@ pub struct DebugConfig {
     /// then drops instead of including them: a censoring sequencer, for tests of
     /// forced inclusion. Requires `fault_injection`.
     pub ignore_rpc_txs_from: Vec<u32>,
+    /// Stage 4 wraps with the insecure test strength (a 6-bit FRI): the prover's whole
+    /// stage-4 path (process, key cache, wrapper, R1CS, Groth16) in minutes instead of
+    /// a quarter of an hour, for tests. Its keys are its own and its proofs prove
+    /// nothing. Regtest only.
+    pub insecure_test_wrapper: bool,
 }
 
 /// Implements `TryFrom<String>` for a unit enum from its lower-case names, with an

@@ -189,6 +189,12 @@ fn cross_role(config: &Config) -> Vec<ConfigIssue> {
     if config.debug.fault_injection && config.bitcoin.network == BitcoinNetwork::Bitcoin {
         issues.push(ConfigIssue::new("debug.fault_injection", "refused on bitcoin mainnet"));
     }
+    if config.debug.insecure_test_wrapper && config.bitcoin.network != BitcoinNetwork::Regtest {
+        issues.push(ConfigIssue::new(
+            "debug.insecure_test_wrapper",
+            "refused off regtest: its proofs prove nothing (a 6-bit FRI, for tests)",
+        ));
+    }
     if !config.debug.ignore_rpc_txs_from.is_empty() && !config.debug.fault_injection {
         issues.push(ConfigIssue::new(
             "debug.ignore_rpc_txs_from",

@@ -10,12 +10,16 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use clap::Args;
+use rollup_circuits::batch::ChainVerifier;
 use rollup_roles::prover::BatchProofJson;
 use rollup_wrap::batch_proof::{BatchGroth16, BatchGroth16Json};
-use rollup_wrap::stage4::{Stage4, DEVELOPMENT_SEED};
+use rollup_wrap::stage4::{Stage4, Stage4Step, DEVELOPMENT_SEED};
+use rollup_wrap::wrapper::WrapperStrength;
 
 use crate::circuits::{build_blocks, build_family, load_genesis, CircuitsError, GenesisArgs};
 
@@ -35,6 +39,16 @@ pub(crate) struct ProveBatchArgs {
     /// answers) instead of asking a node.
     #[arg(long, value_name = "FILE")]
     chain_proof: Option<PathBuf>,
+    /// Read the recursion circuit's verifier data from this file (the prover role
+    /// writes it as `stage4/chain-verifier.bin`) instead of building every circuit
+    /// of the genesis again (a minute or more).
+    #[arg(long, value_name = "FILE")]
+    chain_verifier: Option<PathBuf>,
+    /// Wrap with the insecure test strength (a 6-bit FRI: the whole code path at a
+    /// fraction of the cost; its keys are its own and its proofs prove nothing).
+    /// For tests on regtest only; `debug.insecure_test_wrapper` sets it.
+    #[arg(long)]
+    insecure_test_wrapper: bool,
     /// Groth16 key directory; overrides `prover.groth16.key_dir`.
     #[arg(long, value_name = "DIR")]
     key_dir: Option<PathBuf>,
@@ -113,26 +127,27 @@ pub(crate) fn prove_batch(args: ProveBatchArgs) -> Result<(), CircuitsError> {
     }
     let bytes = rollup_l2::hex::decode(&served.proof)
         .ok_or_else(|| CircuitsError::Failed("the chain proof is not hex".to_owned()))?;
-    let blocks = build_blocks(&genesis)?;
-    let family = build_family(&blocks)?;
-    let chain = family
+    let strength = match args.insecure_test_wrapper || config.debug.insecure_test_wrapper {
+        true => {
+            eprintln!("warning: the insecure test wrapper (6-bit FRI): this proof proves nothing");
+            WrapperStrength::InsecureTest
+        }
+        false => WrapperStrength::Production,
+    };
+    let verifier = chain_verifier(&args, &genesis)?;
+    let chain = verifier
         .decode_chain(&bytes)
         .map_err(|error| CircuitsError::Failed(format!("the chain proof does not decode: {error}")))?;
-    family.verify_chain(&served.statement, &chain).map_err(|error| {
+    verifier.verify_chain(&served.statement, &chain).map_err(|error| {
         CircuitsError::Failed(format!("the chain proof of batch {} does not verify: {error}", args.batch))
     })?;
     eprintln!("the chain proof of batch {} verifies", args.batch);
 
-    eprint!(
-        "building the wrapper and loading its Groth16 keys from {} (a first setup takes minutes)... ",
-        key_dir.display()
-    );
-    let started = Instant::now();
-    let stage4 = Stage4::load_or_setup(&family, &key_dir, seed)
+    eprintln!("Groth16 keys: {}", key_dir.display());
+    let progress = StepReporter::start();
+    let stage4 = Stage4::load_or_setup(&verifier, &key_dir, seed, strength, &|step| progress.step(step))
         .map_err(|error| CircuitsError::Failed(format!("stage 4: {error}")))?;
-    // Only the wrapper is needed from here on: the memory goes to Groth16.
-    drop((family, blocks));
-    eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
+    progress.finish();
     let vk_hash = stage4.keys().vk_hash();
     if let Some(pinned) = pinned {
         if pinned != vk_hash {
@@ -144,13 +159,15 @@ pub(crate) fn prove_batch(args: ProveBatchArgs) -> Result<(), CircuitsError> {
             )));
         }
     }
-    eprint!("proving batch {} (the wrapper, then Groth16: minutes)... ", args.batch);
     let started = Instant::now();
+    let progress = StepReporter::start();
     let proof = stage4
-        .prove_batch(&chain)
+        .prove_batch(&chain, &|step| progress.step(step))
         .map_err(|error| CircuitsError::Failed(format!("stage 4 of batch {}: {error}", args.batch)))?;
+    progress.finish();
     eprintln!(
-        "done in {:.1} s (wrapper {:.1} s, Groth16 {:.1} s); it verifies under verifying-key hash {}",
+        "batch {} proven in {:.1} s (wrapper {:.1} s, Groth16 {:.1} s); it verifies under verifying-key hash {}",
+        args.batch,
         started.elapsed().as_secs_f64(),
         proof.wrap_seconds,
         proof.groth16_seconds,
@@ -164,6 +181,113 @@ pub(crate) fn prove_batch(args: ProveBatchArgs) -> Result<(), CircuitsError> {
         None => println!("{text}"),
     }
     Ok(())
+}
+
+/// The recursion circuit's verifier data: from `--chain-verifier`, else from the
+/// genesis' circuits, built here.
+fn chain_verifier(
+    args: &ProveBatchArgs,
+    genesis: &rollup_l2::Genesis,
+) -> Result<ChainVerifier, CircuitsError> {
+    match &args.chain_verifier {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|error| CircuitsError::Input(format!("cannot read {}: {error}", path.display())))?;
+            ChainVerifier::from_bytes(&bytes)
+                .map_err(|error| CircuitsError::Input(format!("{}: {error}", path.display())))
+        }
+        None => Ok(build_family(&build_blocks(genesis)?)?.chain_verifier()),
+    }
+}
+
+/// How often a step that is still running says so.
+const HEARTBEAT: Duration = Duration::from_secs(30);
+
+/// Progress of stage 4 on stderr: a line when each step starts, one after every
+/// [`HEARTBEAT`] the step runs, and one with its time when it ends. (The prover role
+/// logs each line of this process as it comes.)
+struct StepReporter {
+    current: Arc<Mutex<Option<Running>>>,
+    done: Arc<AtomicBool>,
+    ticker: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The step under way, since when, and how many heartbeats it has had.
+#[derive(Clone, Copy)]
+struct Running {
+    step: Stage4Step,
+    since: Instant,
+    beats: u32,
+}
+
+impl StepReporter {
+    fn start() -> Self {
+        let current: Arc<Mutex<Option<Running>>> = Arc::new(Mutex::new(None));
+        let done = Arc::new(AtomicBool::new(false));
+        let (watched, stop) = (current.clone(), done.clone());
+        let ticker = std::thread::Builder::new()
+            .name("rollup-stage4-progress".to_owned())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(200));
+                    let mut running = watched.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    if let Some(running) = running.as_mut() {
+                        if running.since.elapsed()
+                            >= HEARTBEAT.saturating_mul(running.beats.saturating_add(1))
+                        {
+                            running.beats = running.beats.saturating_add(1);
+                            eprintln!("still {}: {} so far", running.step.describe(), elapsed(running.since));
+                        }
+                    }
+                }
+            })
+            .ok();
+        Self { current, done, ticker }
+    }
+
+    /// `step` starts: the previous one is done.
+    fn step(&self, step: Stage4Step) {
+        let mut current = self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(previous) = current.take() {
+            eprintln!("{}: done in {}", previous.step.describe(), elapsed(previous.since));
+        }
+        eprintln!("{}...", step.describe());
+        *current = Some(Running { step, since: Instant::now(), beats: 0 });
+    }
+
+    /// The last step is done.
+    fn finish(mut self) {
+        let last = self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(last) = last {
+            eprintln!("{}: done in {}", last.step.describe(), elapsed(last.since));
+        }
+        self.stop_ticker();
+    }
+
+    fn stop_ticker(&mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(ticker) = self.ticker.take() {
+            let _ = ticker.join();
+        }
+    }
+}
+
+impl Drop for StepReporter {
+    fn drop(&mut self) {
+        self.stop_ticker();
+    }
+}
+
+/// `12.3 s`, or `4 min 05 s` from a minute on.
+fn elapsed(since: Instant) -> String {
+    let seconds = since.elapsed().as_secs_f64();
+    match seconds < 60.0 {
+        true => format!("{seconds:.1} s"),
+        false => {
+            let whole = since.elapsed().as_secs();
+            format!("{} min {:02} s", whole / 60, whole % 60)
+        }
+    }
 }
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over

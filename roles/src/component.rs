@@ -275,6 +275,7 @@ pub fn start(
                     key_dir: groth16.key_dir(&config.node.data_dir),
                     seed: groth16.setup_seed().unwrap_or(rollup_wrap::stage4::DEVELOPMENT_SEED),
                     vk_hash: groth16.vk_hash(),
+                    insecure_test_wrapper: config.debug.insecure_test_wrapper,
                 }),
             };
             let addr = runtime.spawn(

@@ -2,7 +2,9 @@
 //! wrapper circuit, its proof, the R1CS constraint count by part, the Groth16
 //! setup, proof and verification, sizes and peak memory.
 //!
-//! `cargo bench -p rollup-wrap --bench stage4`
+//! `cargo bench -p rollup-wrap --bench stage4` (production strength), or
+//! `cargo bench -p rollup-wrap --bench stage4 -- test` for the insecure test
+//! strength that the node's fast stage-4 tests use.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark: any failure is fatal.
 
 #[path = "../tests/common/chain.rs"]
@@ -19,7 +21,7 @@ use rollup_wrap::groth16;
 use rollup_wrap::stage4::DEVELOPMENT_SEED;
 use rollup_wrap::statement::Groth16Statement;
 use rollup_wrap::verifier::{dummy_proof, verify_native};
-use rollup_wrap::wrapper::{conjectured_security_bits, wrap_fri_config, Wrapper};
+use rollup_wrap::wrapper::{conjectured_security_bits, Wrapper, WrapperStrength};
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -34,12 +36,18 @@ fn peak_rss_mib() -> f64 {
 }
 
 fn main() {
+    // `cargo bench` passes `--bench`; our own argument is `test`.
+    let strength = match std::env::args().skip(1).any(|arg| arg == "test") {
+        true => WrapperStrength::InsecureTest,
+        false => WrapperStrength::Production,
+    };
+    println!("strength: {strength:?}");
     let started = Instant::now();
     let chain = chain::batch_zero();
     println!("chain proof (batch 0, capacity-2 family): {:.1} s", started.elapsed().as_secs_f64());
     let statement = chain.proof.statement().unwrap();
 
-    let config = wrap_fri_config();
+    let config = strength.fri_config();
     println!(
         "wrapper FRI: rate_bits {}, queries {}, proof of work {} bits, cap height {}: {} bits conjectured",
         config.rate_bits,
@@ -49,7 +57,7 @@ fn main() {
         conjectured_security_bits(&config)
     );
     let started = Instant::now();
-    let wrapper = Wrapper::build(chain.circuits.recursion_data());
+    let wrapper = Wrapper::build_with(chain.circuits.chain_verifier().data(), strength);
     let common = Arc::new(wrapper.data().common.clone());
     println!(
         "wrapper circuit: 2^{} rows, {} gates, built in {:.1} s",

@@ -36,7 +36,7 @@ fn build() -> (CommonCircuitData<Gl, 2>, VerifierConstants) {
     let block_circuit =
         BlockCircuit::setup(BlockParameters { capacity: 2, stf: PARAMS }).expect("block circuit");
     let circuits = BatchCircuits::build(&[&block_circuit]).expect("batch circuits");
-    let wrapper = Wrapper::build(circuits.recursion_data());
+    let wrapper = Wrapper::build(circuits.chain_verifier().data());
     println!("wrapper circuit built in {:.1} s", started.elapsed().as_secs_f64());
     (wrapper.data().common.clone(), wrapper.constants())
 }

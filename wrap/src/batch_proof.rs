@@ -196,14 +196,15 @@ impl BatchGroth16 {
 
 impl crate::stage4::Stage4 {
     /// Runs stage 4 on batch `chain`'s chain proof: the wrapper, then a Groth16 proof
-    /// that is verified before it is returned.
+    /// that is verified before it is returned. `progress` hears of each step.
     pub fn prove_batch(
         &self,
         chain: &rollup_circuits::batch::ChainProof,
+        progress: &dyn Fn(crate::stage4::Stage4Step),
     ) -> Result<BatchGroth16, crate::stage4::Stage4Error> {
         let statement =
             chain.statement().ok_or_else(|| crate::stage4::Stage4Error::Chain("no statement".to_owned()))?;
-        let made = self.prove(chain)?;
+        let made = self.prove(chain, progress)?;
         Ok(BatchGroth16 {
             batch: statement.batch_number,
             statement,

@@ -7,14 +7,14 @@ use std::time::Instant;
 
 use plonky2::plonk::circuit_data::CommonCircuitData;
 use rand::SeedableRng;
-use rollup_circuits::batch::{BatchCircuits, ChainProof};
+use rollup_circuits::batch::{ChainProof, ChainVerifier};
 
 use crate::algebra::Gl;
 use crate::circuit::WrapCircuit;
 use crate::groth16::{self, Groth16Error, Keys, Proof};
 use crate::statement::Groth16Statement;
 use crate::verifier::{dummy_proof, verify_native, VerifierConstants, VerifyError};
-use crate::wrapper::Wrapper;
+use crate::wrapper::{Wrapper, WrapperStrength};
 
 /// The version of the R1CS this code emits; part of the key cache's circuit id,
 /// so that keys made by another version are never used.
@@ -54,6 +54,36 @@ pub struct Groth16Batch {
     pub groth16_seconds: f64,
 }
 
+/// A step of stage 4, announced as it starts (for progress output: every step but
+/// loading the keys takes minutes at production strength; BENCHMARKS.md has them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage4Step {
+    /// Building the wrapper circuit around the recursion circuit (hashing its
+    /// constants' Merkle tree with Poseidon over `Fr` is most of it).
+    BuildWrapper,
+    /// Loading the Groth16 keys from the key cache.
+    LoadKeys,
+    /// No usable keys in the cache: the development setup runs and stores them.
+    SetUpKeys,
+    /// Proving the wrapper for the chain proof.
+    ProveWrapper,
+    /// Proving, with Groth16, that the wrapper proof passes the R1CS verifier.
+    ProveGroth16,
+}
+
+impl Stage4Step {
+    /// What the step does, in a few words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Stage4Step::BuildWrapper => "building the wrapper circuit",
+            Stage4Step::LoadKeys => "loading the Groth16 keys",
+            Stage4Step::SetUpKeys => "setting up the Groth16 keys (no usable keys in the cache)",
+            Stage4Step::ProveWrapper => "proving the wrapper",
+            Stage4Step::ProveGroth16 => "making the Groth16 proof",
+        }
+    }
+}
+
 /// The wrapper circuit and the Groth16 keys of its verifier.
 pub struct Stage4 {
     wrapper: Wrapper,
@@ -63,30 +93,40 @@ pub struct Stage4 {
 }
 
 impl Stage4 {
-    /// Builds the wrapper around `family`'s recursion circuit and loads the Groth16
-    /// keys from `key_dir`, or runs the development setup with `seed` and stores
-    /// them there (minutes and gigabytes: see BENCHMARKS.md).
+    /// Builds the wrapper around the recursion circuit that `chain` checks and loads
+    /// the Groth16 keys from `key_dir`, or runs the development setup with `seed` and
+    /// stores them there (minutes and gigabytes at production strength: see
+    /// BENCHMARKS.md). `progress` hears of each step as it starts.
     pub fn load_or_setup(
-        family: &BatchCircuits,
+        chain: &ChainVerifier,
         key_dir: &Path,
         seed: [u8; 32],
+        strength: WrapperStrength,
+        progress: &dyn Fn(Stage4Step),
     ) -> Result<Self, Stage4Error> {
+        progress(Stage4Step::BuildWrapper);
         let started = Instant::now();
-        let wrapper = Wrapper::build(family.recursion_data());
+        let wrapper = Wrapper::build_with(chain.data(), strength);
         tracing::info!(
             target: "rollup::wrap",
             degree_bits = wrapper.data().common.degree_bits(),
+            ?strength,
             seconds = started.elapsed().as_secs_f64(),
             "wrapper circuit built"
         );
         let constants = wrapper.constants();
         let common = Arc::new(wrapper.data().common.clone());
         let circuit_id = circuit_id(&constants, &common);
-        let keys = groth16::load_or_setup(key_dir, circuit_id, seed, || WrapCircuit {
-            proof: dummy_proof(&common),
-            common: common.clone(),
-            constants: constants.clone(),
-            inputs: [ark_bls12_381::Fr::from(0u64); 5],
+        progress(Stage4Step::LoadKeys);
+        // `groth16::load_or_setup` asks for the circuit only when it has to set up.
+        let keys = groth16::load_or_setup(key_dir, circuit_id, seed, || {
+            progress(Stage4Step::SetUpKeys);
+            WrapCircuit {
+                proof: dummy_proof(&common),
+                common: common.clone(),
+                constants: constants.clone(),
+                inputs: [ark_bls12_381::Fr::from(0u64); 5],
+            }
         })?;
         Ok(Self { wrapper, common, constants, keys })
     }
@@ -98,13 +138,20 @@ impl Stage4 {
 
     /// Wraps a chain proof (checked by the caller against the recursion circuit)
     /// into a Groth16 proof, and verifies the result before returning it.
-    pub fn prove(&self, chain: &ChainProof) -> Result<Groth16Batch, Stage4Error> {
+    /// `progress` hears of each step as it starts.
+    pub fn prove(
+        &self,
+        chain: &ChainProof,
+        progress: &dyn Fn(Stage4Step),
+    ) -> Result<Groth16Batch, Stage4Error> {
         let statement = chain.statement().ok_or_else(|| Stage4Error::Chain("no statement".to_owned()))?;
+        progress(Stage4Step::ProveWrapper);
         let started = Instant::now();
         let proof = self.wrapper.prove(&chain.proof).map_err(|e| Stage4Error::Wrapper(format!("{e:#}")))?;
         let wrap_seconds = started.elapsed().as_secs_f64();
         verify_native(&self.common, &self.constants, &proof)?;
         let statement = Groth16Statement::from_chain_statement(&statement);
+        progress(Stage4Step::ProveGroth16);
         let started = Instant::now();
         let mut rng = rand_chacha::ChaCha20Rng::from_entropy();
         let circuit = WrapCircuit {

@@ -13,6 +13,11 @@
 //! proof_of_work_bits` bits; [`wrap_fri_config`] is chosen for at least 100 (see
 //! [`conjectured_security_bits`]). The chain proof it verifies has plonky2's
 //! standard recursion configuration (100 bits).
+//!
+//! [`WrapperStrength::InsecureTest`] builds the same circuit with a FRI of a few
+//! bits ([`test_fri_config`]): the whole stage-4 code path at a fraction of the
+//! cost, for tests of the node's wiring. Its keys are its own (the configuration
+//! is part of the Groth16 circuit id) and its proofs prove nothing.
 
 use anyhow::{anyhow, Context, Result};
 use plonky2::field::goldilocks_field::GoldilocksField;
@@ -22,7 +27,7 @@ use plonky2::hash::poseidon::PoseidonHash;
 use plonky2::iop::target::Target;
 use plonky2::iop::witness::{PartialWitness, WitnessWrite};
 use plonky2::plonk::circuit_builder::CircuitBuilder;
-use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
+use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData, VerifierCircuitData};
 use plonky2::plonk::config::PoseidonGoldilocksConfig;
 use plonky2::plonk::proof::{ProofWithPublicInputs, ProofWithPublicInputsTarget};
 
@@ -52,6 +57,39 @@ pub fn wrap_fri_config() -> FriConfig {
     }
 }
 
+/// The FRI configuration of [`WrapperStrength::InsecureTest`]: rate 1/8, 2 queries,
+/// no proof of work, 6 bits. For tests only.
+pub fn test_fri_config() -> FriConfig {
+    FriConfig {
+        rate_bits: 3,
+        cap_height: 2,
+        proof_of_work_bits: 0,
+        reduction_strategy: FriReductionStrategy::ConstantArityBits(4, 5),
+        num_query_rounds: 2,
+    }
+}
+
+/// How strong the wrapper's FRI is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WrapperStrength {
+    /// [`wrap_fri_config`]: at least 100 bits. The only strength for real proofs.
+    #[default]
+    Production,
+    /// [`test_fri_config`]: 6 bits. The same circuit and code path with a much
+    /// smaller R1CS, for tests of the node's stage-4 wiring; never for a real chain.
+    InsecureTest,
+}
+
+impl WrapperStrength {
+    /// The FRI configuration of this strength.
+    pub fn fri_config(self) -> FriConfig {
+        match self {
+            WrapperStrength::Production => wrap_fri_config(),
+            WrapperStrength::InsecureTest => test_fri_config(),
+        }
+    }
+}
+
 /// plonky2's conjectured security of a FRI configuration, in bits.
 pub fn conjectured_security_bits(config: &FriConfig) -> usize {
     config.rate_bits * config.num_query_rounds + config.proof_of_work_bits as usize
@@ -60,8 +98,19 @@ pub fn conjectured_security_bits(config: &FriConfig) -> usize {
 /// The wrapper's circuit configuration: plonky2's standard recursion layout
 /// (135 wires, 80 routed) with [`wrap_fri_config`], no zero knowledge.
 pub fn wrap_circuit_config() -> CircuitConfig {
+    circuit_config(WrapperStrength::Production)
+}
+
+/// The wrapper's circuit configuration at `strength` (plonky2 checks that the FRI
+/// reaches `security_bits`: 100 at production strength, the test FRI's 6 otherwise).
+pub fn circuit_config(strength: WrapperStrength) -> CircuitConfig {
+    let fri_config = strength.fri_config();
     CircuitConfig {
-        fri_config: wrap_fri_config(),
+        security_bits: match strength {
+            WrapperStrength::Production => CircuitConfig::standard_recursion_config().security_bits,
+            WrapperStrength::InsecureTest => conjectured_security_bits(&fri_config),
+        },
+        fri_config,
         zero_knowledge: false,
         ..CircuitConfig::standard_recursion_config()
     }
@@ -85,9 +134,16 @@ pub struct Wrapper {
 }
 
 impl Wrapper {
-    /// Builds the wrapper around the recursion circuit `recursion`.
-    pub fn build(recursion: &CircuitData<F, C, D>) -> Self {
-        let mut builder = CircuitBuilder::<F, D>::new(wrap_circuit_config());
+    /// Builds the wrapper, at production strength, around the recursion circuit
+    /// whose verifier data is `recursion`.
+    pub fn build(recursion: &VerifierCircuitData<F, C, D>) -> Self {
+        Self::build_with(recursion, WrapperStrength::Production)
+    }
+
+    /// Builds the wrapper at `strength` around the recursion circuit whose verifier
+    /// data is `recursion`.
+    pub fn build_with(recursion: &VerifierCircuitData<F, C, D>, strength: WrapperStrength) -> Self {
+        let mut builder = CircuitBuilder::<F, D>::new(circuit_config(strength));
         let inner = builder.add_virtual_proof_with_pis(&recursion.common);
         let verifier = builder.constant_verifier_data(&recursion.verifier_only);
         builder.verify_proof::<C>(&inner, &verifier, &recursion.common);
@@ -135,6 +191,6 @@ impl Wrapper {
     }
 }
 
-fn verifier_data_len(recursion: &CircuitData<F, C, D>) -> usize {
+fn verifier_data_len(recursion: &VerifierCircuitData<F, C, D>) -> usize {
     4 + 4 * recursion.verifier_only.constants_sigmas_cap.0.len()
 }

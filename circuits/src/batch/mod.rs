@@ -39,9 +39,12 @@ mod circuits;
 mod shape;
 mod statements;
 
-use plonky2::plonk::circuit_data::{CircuitData, CommonCircuitData, VerifierOnlyCircuitData};
+use plonky2::plonk::circuit_data::{
+    CircuitData, CommonCircuitData, VerifierCircuitData, VerifierOnlyCircuitData,
+};
 use plonky2::plonk::proof::ProofWithPublicInputs;
 use plonky2::recursion::cyclic_recursion::check_cyclic_proof_verifier_data;
+use plonky2::util::serialization::DefaultGateSerializer;
 use rollup_l2::{CodeControlGroup, CodeEntry, Digest};
 
 use self::circuits::{EntryWitness, LeafCircuit, NodeCircuit, RecursionCircuit};
@@ -253,11 +256,6 @@ impl BatchCircuits {
         self.classes.iter().position(|class| class.common == block.data().common)
     }
 
-    /// The plonky2 data of the recursion circuit (for stage 4).
-    pub fn recursion_data(&self) -> &CircuitData<F, C, D> {
-        &self.recursion.data
-    }
-
     fn verifier_of(&self, kind: SegmentKind) -> Result<&CircuitData<F, C, D>, ProofSystemError> {
         match kind {
             SegmentKind::Leaf(class) => self
@@ -399,16 +397,12 @@ impl BatchCircuits {
         statement: &ChainStatement,
         proof: &ChainProof,
     ) -> Result<(), ProofSystemError> {
-        let data = &self.recursion.data;
-        data.verify(proof.proof.clone()).map_err(|error| ProofSystemError::Verify(error.to_string()))?;
-        check_cyclic_proof_verifier_data(&proof.proof, &data.verifier_only, &data.common).map_err(
-            |error| ProofSystemError::Verify(format!("made by another recursion circuit: {error}")),
-        )?;
-        let proven = proof.statement().ok_or_else(|| ProofSystemError::Verify("no statement".to_owned()))?;
-        if let Some((field, found, expected)) = proven.first_difference(statement) {
-            return Err(ProofSystemError::StatementMismatch { field, found, expected });
-        }
-        Ok(())
+        verify_chain(&self.recursion.data.common, &self.recursion.data.verifier_only, statement, proof)
+    }
+
+    /// What checks this family's chain proofs, on its own (for stage 4).
+    pub fn chain_verifier(&self) -> ChainVerifier {
+        ChainVerifier { data: self.recursion.data.verifier_data() }
     }
 
     /// Decodes a segment proof.
@@ -434,17 +428,106 @@ impl BatchCircuits {
 
     /// Decodes a chain proof.
     pub fn decode_chain(&self, bytes: &[u8]) -> Result<ChainProof, ProofSystemError> {
-        let body = match bytes {
-            [PROOF_VERSION, body @ ..] => body,
-            [version, ..] => {
-                return Err(ProofSystemError::Decode(format!("unknown proof version {version}")))
-            }
-            [] => return Err(ProofSystemError::Decode("an empty proof".to_owned())),
-        };
-        let proof = ProofWithPublicInputs::from_bytes(body.to_vec(), &self.recursion.data.common)
-            .map_err(|error| ProofSystemError::Decode(error.to_string()))?;
-        check_public_inputs(&proof)?;
-        Ok(ChainProof { proof })
+        decode_chain(&self.recursion.data.common, bytes)
+    }
+}
+
+/// Checks a chain proof against the recursion circuit's verifier data.
+fn verify_chain(
+    common: &CommonCircuitData<F, D>,
+    verifier_only: &VerifierOnlyCircuitData<C, D>,
+    statement: &ChainStatement,
+    proof: &ChainProof,
+) -> Result<(), ProofSystemError> {
+    let data = VerifierCircuitData { verifier_only: verifier_only.clone(), common: common.clone() };
+    data.verify(proof.proof.clone()).map_err(|error| ProofSystemError::Verify(error.to_string()))?;
+    check_cyclic_proof_verifier_data(&proof.proof, verifier_only, common)
+        .map_err(|error| ProofSystemError::Verify(format!("made by another recursion circuit: {error}")))?;
+    let proven = proof.statement().ok_or_else(|| ProofSystemError::Verify("no statement".to_owned()))?;
+    if let Some((field, found, expected)) = proven.first_difference(statement) {
+        return Err(ProofSystemError::StatementMismatch { field, found, expected });
+    }
+    Ok(())
+}
+
+/// Decodes a chain proof of the recursion circuit whose common data is `common`.
+fn decode_chain(common: &CommonCircuitData<F, D>, bytes: &[u8]) -> Result<ChainProof, ProofSystemError> {
+    let body = match bytes {
+        [PROOF_VERSION, body @ ..] => body,
+        [version, ..] => return Err(ProofSystemError::Decode(format!("unknown proof version {version}"))),
+        [] => return Err(ProofSystemError::Decode("an empty proof".to_owned())),
+    };
+    let proof = ProofWithPublicInputs::from_bytes(body.to_vec(), common)
+        .map_err(|error| ProofSystemError::Decode(error.to_string()))?;
+    check_public_inputs(&proof)?;
+    Ok(ChainProof { proof })
+}
+
+/// First bytes of an encoded [`ChainVerifier`]: a tag and a version.
+const CHAIN_VERIFIER_MAGIC: &[u8; 8] = b"RLCHAIN\x01";
+
+/// What checks the chain proofs of one circuit family: the recursion circuit's
+/// verifier data (its common data and its constants-and-sigmas cap), without the
+/// family's provers.
+///
+/// Stage 4 needs only this, and it costs nothing to keep, while building the family
+/// takes a minute: the prover role builds the family once, writes this beside the
+/// chain proofs it hands to `rollup prove-batch` ([`ChainVerifier::to_bytes`]), and
+/// the stage-4 process reads it back instead of building every circuit again.
+#[derive(Debug)]
+pub struct ChainVerifier {
+    data: VerifierCircuitData<F, C, D>,
+}
+
+impl ChainVerifier {
+    /// The recursion circuit's plonky2 verifier data (what the wrapper verifies).
+    pub fn data(&self) -> &VerifierCircuitData<F, C, D> {
+        &self.data
+    }
+
+    /// The recursion circuit's digest, as in [`FamilyDigests::recursion`].
+    pub fn digest(&self) -> Digest {
+        circuit_digest(&self.data.verifier_only)
+    }
+
+    /// Checks a chain proof, as [`BatchCircuits::verify_chain`] does.
+    pub fn verify_chain(
+        &self,
+        statement: &ChainStatement,
+        proof: &ChainProof,
+    ) -> Result<(), ProofSystemError> {
+        verify_chain(&self.data.common, &self.data.verifier_only, statement, proof)
+    }
+
+    /// Decodes a chain proof, as [`BatchCircuits::decode_chain`] does.
+    pub fn decode_chain(&self, bytes: &[u8]) -> Result<ChainProof, ProofSystemError> {
+        decode_chain(&self.data.common, bytes)
+    }
+
+    /// `RLCHAIN` and version 1, then plonky2's encoding of the verifier data (its
+    /// gates by plonky2's default gate serializer). The same binary reads it back;
+    /// it is a hand-over format, not a protocol one.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ProofSystemError> {
+        let body = self.data.to_bytes(&DefaultGateSerializer).map_err(|error| {
+            ProofSystemError::Decode(format!("cannot encode the chain verifier: {error:?}"))
+        })?;
+        Ok([CHAIN_VERIFIER_MAGIC.as_slice(), &body].concat())
+    }
+
+    /// Reads what [`ChainVerifier::to_bytes`] wrote; anything else is refused.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ProofSystemError> {
+        let body = bytes.strip_prefix(CHAIN_VERIFIER_MAGIC.as_slice()).ok_or_else(|| {
+            ProofSystemError::Decode("not a chain verifier (no RLCHAIN version 1 header)".to_owned())
+        })?;
+        let data = VerifierCircuitData::from_bytes(body.to_vec(), &DefaultGateSerializer)
+            .map_err(|error| ProofSystemError::Decode(format!("a malformed chain verifier: {error:?}")))?;
+        if data.common.num_public_inputs != PUBLIC_INPUTS {
+            return Err(ProofSystemError::Decode(format!(
+                "a chain verifier for {} public inputs, not {PUBLIC_INPUTS}",
+                data.common.num_public_inputs
+            )));
+        }
+        Ok(Self { data })
     }
 }
 

@@ -5,7 +5,9 @@ use std::sync::OnceLock;
 
 use plonky2::field::types::Field;
 
-use rollup_circuits::batch::{BatchCircuits, ChainProof, ChainStatement, SegmentProof, SegmentStatement};
+use rollup_circuits::batch::{
+    BatchCircuits, ChainProof, ChainStatement, ChainVerifier, SegmentProof, SegmentStatement,
+};
 use rollup_circuits::block::{execute_block, BlockCircuit, BlockParameters, BlockProof, Chains};
 use rollup_circuits::{ProofSystem, ProofSystemError};
 use rollup_l2::ecgfp5::SecretKey;
@@ -333,6 +335,43 @@ fn a_tampered_chain_proof_does_not_verify() {
     // A segment proof is not a chain proof.
     let as_chain = ChainProof { proof: fixture.roots[1].proof.clone() };
     assert!(matches!(fixture.circuits.verify_chain(&statement, &as_chain), Err(ProofSystemError::Verify(_))));
+}
+
+#[test]
+fn the_chain_verifier_alone_checks_chain_proofs_as_the_family_does_and_survives_its_encoding() {
+    let fixture = fixture();
+    let verifier = fixture.circuits.chain_verifier();
+    assert_eq!(verifier.digest(), fixture.circuits.digests().recursion);
+    let bytes = verifier.to_bytes().unwrap();
+    assert_eq!(&bytes[..8], b"RLCHAIN\x01");
+    let loaded = ChainVerifier::from_bytes(&bytes).unwrap();
+    assert_eq!(loaded.digest(), verifier.digest());
+    assert_eq!(loaded.data().common, verifier.data().common);
+
+    let statement = fixture.proofs[2].statement().unwrap();
+    let decoded = loaded.decode_chain(&fixture.proofs[2].to_bytes()).unwrap();
+    loaded.verify_chain(&statement, &decoded).unwrap();
+    // The same refusals as the family's.
+    let mut tampered = fixture.proofs[2].clone();
+    tampered.proof.proof.opening_proof.final_poly.coeffs[0].0[0] += rollup_l2::F::from_canonical_u64(1);
+    assert!(matches!(loaded.verify_chain(&statement, &tampered), Err(ProofSystemError::Verify(_))));
+    let other = fixture.proofs[1].statement().unwrap();
+    assert!(matches!(
+        loaded.verify_chain(&other, &decoded),
+        Err(ProofSystemError::StatementMismatch { field: "batch_number", .. })
+    ));
+    let as_chain = ChainProof { proof: fixture.roots[1].proof.clone() };
+    assert!(matches!(loaded.verify_chain(&statement, &as_chain), Err(ProofSystemError::Verify(_))));
+    assert!(matches!(loaded.decode_chain(&[2, 0, 0]), Err(ProofSystemError::Decode(_))));
+
+    // What is not a chain verifier is refused, saying why.
+    let message = |bytes: &[u8]| match ChainVerifier::from_bytes(bytes) {
+        Err(ProofSystemError::Decode(message)) => message,
+        other => panic!("expected a decode error, got {other:?}"),
+    };
+    assert_eq!(message(b"garbage"), "not a chain verifier (no RLCHAIN version 1 header)");
+    assert_eq!(message(&bytes[1..]), "not a chain verifier (no RLCHAIN version 1 header)");
+    assert!(message(&bytes[..bytes.len() / 2]).starts_with("a malformed chain verifier: "));
 }
 
 #[test]

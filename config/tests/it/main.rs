@@ -323,6 +323,31 @@ fn fault_injection_is_refused_on_mainnet() {
 }
 
 #[test]
+fn the_insecure_test_wrapper_is_refused_off_regtest() {
+    for network in ["bitcoin", "testnet4", "signet"] {
+        let (_dir, path) = file(&format!(
+            "[roles]\nsequencer = true\nprover = true\n[bitcoin]\nnetwork = \"{network}\"\n[prover.groth16]\nvk_hash = \"{}\"\n\
+             [debug]\ninsecure_test_wrapper = true\n",
+            "11".repeat(32)
+        ));
+        let origin = path.display().to_string();
+        assert_eq!(
+            issues(load(&with_file(&path))),
+            [issue(
+                "debug.insecure_test_wrapper",
+                Some("true"),
+                Some(&origin),
+                "refused off regtest: its proofs prove nothing (a 6-bit FRI, for tests)"
+            )],
+            "{network}"
+        );
+    }
+    let (_dir, path) =
+        file("[roles]\nsequencer = true\nprover = true\n[debug]\ninsecure_test_wrapper = true\n");
+    assert!(load(&with_file(&path)).unwrap().debug.insecure_test_wrapper);
+}
+
+#[test]
 fn ignoring_rpc_senders_needs_fault_injection() {
     let (_dir, path) = file("[roles]\nsequencer = true\n[debug]\nignore_rpc_txs_from = [2, 3]\n");
     let origin = path.display().to_string();

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge, Registry};
 use rollup_actors::{Component, ComponentError};
-use rollup_circuits::batch::SegmentProof;
+use rollup_circuits::batch::{ChainVerifier, SegmentProof};
 use rollup_circuits::block::{execute_block, Chains};
 use rollup_circuits::ProofSystem;
 use rollup_l2::{
@@ -217,14 +217,20 @@ impl ProverComponent {
         record: crate::RoleRecord,
         groth16: Option<Groth16Settings>,
     ) -> Result<Self, LoadProverError> {
-        let worker = Worker::load(store.clone(), genesis, source, metrics.clone())?;
+        let verifier = Arc::new(OnceLock::new());
+        let worker = Worker::load(store.clone(), genesis, source, metrics.clone(), verifier.clone())?;
         tracing::info!(target: "rollup::prover", next_block = worker.next_block, "prover loaded");
         let stop = Arc::new(AtomicBool::new(false));
         let groth16 = match groth16 {
             None => None,
             Some(settings) => {
-                let stage4 =
-                    Groth16Worker { store: store.clone(), settings, genesis: genesis.clone(), metrics };
+                let stage4 = Groth16Worker {
+                    store: store.clone(),
+                    settings,
+                    genesis: genesis.clone(),
+                    metrics,
+                    verifier,
+                };
                 let flag = stop.clone();
                 let handle = std::thread::Builder::new()
                     .name("rollup-groth16".to_owned())
@@ -399,6 +405,8 @@ struct Worker {
     circuits: Option<Circuits>,
     next_batch: u64,
     metrics: ProverMetrics,
+    /// Where the built family's chain verifier goes, for the stage-4 thread.
+    verifier: Arc<OnceLock<ChainVerifier>>,
 }
 
 impl Worker {
@@ -407,6 +415,7 @@ impl Worker {
         genesis: &Genesis,
         source: BlockSource,
         metrics: ProverMetrics,
+        verifier: Arc<OnceLock<ChainVerifier>>,
     ) -> Result<Self, LoadProverError> {
         let expected = genesis.hash();
         let (found, accounts, nodes, next, chains, next_batch) = store.read(|tx| {
@@ -437,6 +446,7 @@ impl Worker {
             circuits: None,
             next_batch,
             metrics: metrics.clone(),
+            verifier: verifier.clone(),
         };
         let Some(found) = found else {
             let mut state =
@@ -516,6 +526,8 @@ impl Worker {
         })?;
         building.store(false, Ordering::Relaxed);
         let Some(circuits) = circuits else { return Ok(()) };
+        // A fresh slot per load: it is empty until now.
+        let _ = self.verifier.set(circuits.family.chain_verifier());
         self.circuits = Some(circuits);
         self.metrics.next_batch.set(i64::try_from(self.next_batch).unwrap_or(i64::MAX));
         while !stop.load(Ordering::Relaxed) {

@@ -15,8 +15,10 @@ use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
+
+use rollup_circuits::batch::ChainVerifier;
 
 use rollup_l2::Genesis;
 use rollup_storage::Store;
@@ -42,7 +44,13 @@ pub struct Groth16Settings {
     pub seed: [u8; 32],
     /// The verifying-key hash the keys must have, if pinned.
     pub vk_hash: Option<[u8; 32]>,
+    /// Wrap with the insecure test strength (`debug.insecure_test_wrapper`, regtest
+    /// only): the whole path at a fraction of the cost, for tests.
+    pub insecure_test_wrapper: bool,
 }
+
+/// File in `work_dir` with the recursion circuit's verifier data.
+const CHAIN_VERIFIER_FILE: &str = "chain-verifier.bin";
 
 /// The stage-4 thread's state.
 pub(super) struct Groth16Worker {
@@ -50,6 +58,8 @@ pub(super) struct Groth16Worker {
     pub(super) settings: Groth16Settings,
     pub(super) genesis: Genesis,
     pub(super) metrics: ProverMetrics,
+    /// Set by the proving thread once it has built the circuits.
+    pub(super) verifier: Arc<OnceLock<ChainVerifier>>,
 }
 
 impl Groth16Worker {
@@ -62,6 +72,21 @@ impl Groth16Worker {
         let genesis_path = work_dir.join("genesis.json");
         std::fs::write(&genesis_path, genesis)
             .map_err(|error| format!("cannot write {}: {error}", genesis_path.display()))?;
+        // The proving thread builds the circuits (a minute or so); the verifier data it
+        // leaves spares every stage-4 process that build.
+        let verifier = loop {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            match self.verifier.get() {
+                Some(verifier) => break verifier,
+                None => std::thread::sleep(POLL),
+            }
+        };
+        let bytes = verifier.to_bytes().map_err(|error| error.to_string())?;
+        let verifier_path = work_dir.join(CHAIN_VERIFIER_FILE);
+        std::fs::write(&verifier_path, bytes)
+            .map_err(|error| format!("cannot write {}: {error}", verifier_path.display()))?;
         while !stop.load(Ordering::Relaxed) {
             let next = self.next_batch()?;
             self.metrics.next_groth16.set(i64::try_from(next).unwrap_or(i64::MAX));
@@ -143,6 +168,8 @@ impl Groth16Worker {
             .arg(&chain_path)
             .arg("--genesis")
             .arg(settings.work_dir.join("genesis.json"))
+            .arg("--chain-verifier")
+            .arg(settings.work_dir.join(CHAIN_VERIFIER_FILE))
             .arg("--key-dir")
             .arg(&settings.key_dir)
             .arg("--setup-seed")
@@ -154,12 +181,15 @@ impl Groth16Worker {
         if let Some(pinned) = &settings.vk_hash {
             command.arg("--vk-hash").arg(rollup_l2::hex::encode(pinned));
         }
+        if settings.insecure_test_wrapper {
+            command.arg("--insecure-test-wrapper");
+        }
         command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         tracing::info!(
             target: "rollup::prover",
             batch = number,
             key_dir = %settings.key_dir.display(),
-            "stage 4: running `rollup prove-batch` (minutes; the first one also sets up the keys)"
+            "stage 4: running `rollup prove-batch` (minutes; the first one also sets up the keys; its progress follows)"
         );
         let mut child =
             command.spawn().map_err(|error| format!("cannot run {}: {error}", settings.program.display()))?;
