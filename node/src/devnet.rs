@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use bitcoin::Amount;
-use rollup_config::Config;
+use rollup_config::{Config, Role};
 use rollup_devnet::{Devnet, DevnetConfig, Policy, Wallet};
 
 /// File in the data directory holding the Esplora API's bound address while it runs.
@@ -100,8 +100,153 @@ pub(crate) async fn start(config: &mut Config) -> anyhow::Result<RunningDevnet> 
     println!(
         "  L2 funded key:                 `rollup wallet new --devnet-user`, then `rollup wallet balance`"
     );
+    for line in plan(config) {
+        println!("{line}");
+    }
+    if let Some(warning) = memory_warning(config, available_memory()) {
+        tracing::warn!(target: "rollup::devnet", "{warning}");
+    }
 
     let handle = server.server.handle();
     let task = actix_rt::spawn(server.server);
     Ok(RunningDevnet { server: handle, task, addr_file, chain: shared })
+}
+
+/// What the devnet's node will do, for its banner: which roles run, what touches
+/// Bitcoin, and what proving every batch costs (docs/devnet.md has the timeline).
+fn plan(config: &Config) -> Vec<String> {
+    let (running, idle): (Vec<Role>, Vec<Role>) =
+        config.roles.enabled().into_iter().partition(|role| role.is_implemented());
+    let names = |roles: &[Role]| roles.iter().map(|role| role.as_str()).collect::<Vec<_>>().join(", ");
+    let mut lines = vec![format!("  roles:                         {}", names(&running))];
+    let unbuilt: Vec<Role> = Role::ALL.into_iter().filter(|role| !role.is_implemented()).collect();
+    match idle.is_empty() {
+        true => lines.push(format!("  not implemented yet:           {} (not started)", names(&unbuilt))),
+        false => lines.push(format!(
+            "  not implemented yet:           {} (enabled, but they run nothing)",
+            names(&idle)
+        )),
+    }
+    let on_off = |on: bool| if on { "on" } else { "off" };
+    lines.push(format!(
+        "  L1 messages from Bitcoin:      {} (sequencer.follow_bitcoin; ROLLUP__SEQUENCER__FOLLOW_BITCOIN=true)",
+        on_off(config.sequencer.follow_bitcoin)
+    ));
+    lines.push(format!(
+        "  batches posted to Bitcoin:     {} (controller.da.enabled; see docs/devnet.md)",
+        on_off(config.controller.da.enabled)
+    ));
+    if config.roles.is_enabled(Role::Prover) {
+        lines.push(
+            "  proving:                       every block as it seals; every closed batch through stage 3 (minutes)"
+                .to_owned(),
+        );
+        match config.prover.groth16.enabled {
+            true => lines.extend([
+                "                                 and stage 4, its Groth16 proof, in a process of its own. The first"
+                    .to_owned(),
+                format!(
+                    "                                 batch also sets up the Groth16 keys in {}: about {} minutes",
+                    config.prover.groth16.key_dir(&config.node.data_dir).display(),
+                    FIRST_BATCH_MINUTES
+                ),
+                format!(
+                    "                                 and {STAGE4_GIB} GiB of memory on 2 cores; later batches about \
+                     {LATER_BATCH_MINUTES} minutes each."
+                ),
+                "                                 ROLLUP__PROVER__GROTH16__ENABLED=false stops at stage 3.".to_owned(),
+            ]),
+            false => lines.push(
+                "                                 (stage 4, the Groth16 proof, is off: prover.groth16.enabled)".to_owned(),
+            ),
+        }
+    }
+    lines
+}
+
+/// From a newcomer's devnet on the development machine (2 cores; docs/devnet.md):
+/// batch 0 from its closing to its Groth16 proof, the key setup included.
+const FIRST_BATCH_MINUTES: u32 = 15;
+/// The same for a later batch (the keys are loaded).
+const LATER_BATCH_MINUTES: u32 = 10;
+/// The stage-4 process's peak memory, rounded up (BENCHMARKS.md).
+const STAGE4_GIB: u64 = 10;
+
+/// `MemAvailable` of `/proc/meminfo`, in bytes, where there is one.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find_map(|line| line.strip_prefix("MemAvailable:"))?;
+    let kib: u64 = line.trim().trim_end_matches("kB").trim().parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// A warning when stage 4 is on and the machine has less memory available than it
+/// needs.
+fn memory_warning(config: &Config, available: Option<u64>) -> Option<String> {
+    let needed = STAGE4_GIB << 30;
+    let available = available?;
+    (config.roles.is_enabled(Role::Prover) && config.prover.groth16.enabled && available < needed).then(|| {
+        format!(
+            "this machine has {:.1} GiB of memory available, and stage 4 needs about {STAGE4_GIB} GiB: the \
+             Groth16 proofs may fail (out of memory); ROLLUP__PROVER__GROTH16__ENABLED=false stops the prover at \
+             stage 3",
+            available as f64 / f64::from(1u32 << 30)
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn devnet_config() -> Config {
+        let mut config = Config {
+            roles: rollup_config::RolesConfig {
+                sequencer: true,
+                prover: true,
+                controller: true,
+                vigilante: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        config.node.data_dir = "/tmp/dev".into();
+        config
+    }
+
+    #[test]
+    fn the_banner_says_what_runs_what_is_off_and_what_proving_costs() {
+        let config = devnet_config();
+        let lines = plan(&config);
+        assert_eq!(lines[0], "  roles:                         sequencer, prover, controller, vigilante");
+        assert_eq!(lines[1], "  not implemented yet:           signer, backup (not started)");
+        assert!(lines[2].starts_with("  L1 messages from Bitcoin:      off "), "{}", lines[2]);
+        assert!(lines[3].starts_with("  batches posted to Bitcoin:     off "), "{}", lines[3]);
+        assert!(lines[6].contains("Groth16 keys in /tmp/dev/groth16: about 15 minutes"), "{}", lines[6]);
+        assert_eq!(lines.len(), 9);
+
+        let mut stage3 = devnet_config();
+        stage3.prover.groth16.enabled = false;
+        stage3.roles.signer = true;
+        let lines = plan(&stage3);
+        assert_eq!(lines[1], "  not implemented yet:           signer (enabled, but they run nothing)");
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("                                 (stage 4, the Groth16 proof, is off: prover.groth16.enabled)")
+        );
+    }
+
+    #[test]
+    fn too_little_memory_for_stage_4_is_a_warning() {
+        let config = devnet_config();
+        assert_eq!(memory_warning(&config, Some(20 << 30)), None);
+        assert_eq!(memory_warning(&config, None), None);
+        let warning = memory_warning(&config, Some(6 << 30)).unwrap();
+        assert!(warning
+            .starts_with("this machine has 6.0 GiB of memory available, and stage 4 needs about 10 GiB"));
+        let mut off = devnet_config();
+        off.prover.groth16.enabled = false;
+        assert_eq!(memory_warning(&off, Some(6 << 30)), None);
+        assert!(available_memory().is_some_and(|bytes| bytes > 0));
+    }
 }

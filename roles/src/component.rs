@@ -168,6 +168,7 @@ fn vigilante_settings(config: &Config) -> Result<VigilanteSettings, StartRolesEr
         esplora_url: config.bitcoin.esplora_url.clone(),
         posters,
         poll: Duration::from_millis(config.vigilante.poll_ms),
+        no_posters_expected: config.roles.is_enabled(Role::Controller) && !config.controller.da.enabled,
     })
 }
 
@@ -382,11 +383,16 @@ mod tests {
         let mut config = Config::default();
         config.node.data_dir = dir.path().to_owned();
         config.roles.vigilante = true;
-        // Nothing listed, no local poster: no key.
-        assert_eq!(vigilante_settings(&config).unwrap().posters, vec![]);
-        // The controller beside it posts: its key (created on first use).
+        // Nothing listed, no local poster: no key, and that is worth a warning.
+        let settings = vigilante_settings(&config).unwrap();
+        assert_eq!((settings.posters, settings.no_posters_expected), (vec![], false));
+        // A controller beside it that does not post: no key, as configured.
         config.roles.controller = true;
+        let settings = vigilante_settings(&config).unwrap();
+        assert_eq!((settings.posters, settings.no_posters_expected), (vec![], true));
+        // The controller beside it posts: its key (created on first use).
         config.controller.da.enabled = true;
+        assert!(!vigilante_settings(&config).unwrap().no_posters_expected);
         let local = vigilante_settings(&config).unwrap().posters;
         let key_file = config.controller.da.wallet_key(dir.path());
         let expected = crate::controller::load_or_create_key(&key_file).unwrap().x_only_public_key().0;

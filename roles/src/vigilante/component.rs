@@ -29,6 +29,10 @@ pub struct VigilanteSettings {
     pub posters: Vec<XOnlyPublicKey>,
     /// How often to poll Esplora.
     pub poll: Duration,
+    /// No poster key is expected: the controller beside this vigilante does not post
+    /// (`controller.da.enabled = false`, as on `rollup devnet`), so an empty
+    /// `posters` is the configuration, not a mistake, and is logged at info level.
+    pub no_posters_expected: bool,
 }
 
 /// The vigilante's metrics.
@@ -141,11 +145,17 @@ impl VigilanteComponent {
         let max_blob =
             usize::try_from(genesis.batch.max_blob_bytes).unwrap_or(usize::MAX).saturating_add(4096);
         let replay = DaReplay::new(genesis.params(), state, settings.posters.clone(), max_blob);
-        if settings.posters.is_empty() {
-            tracing::warn!(
+        match (settings.posters.is_empty(), settings.no_posters_expected) {
+            (false, _) => {}
+            (true, true) => tracing::info!(
+                target: "rollup::vigilante",
+                "the controller beside this vigilante does not post to Bitcoin (controller.da.enabled = false) \
+                 and vigilante.da_posters is empty: no batch will be replayed from Bitcoin"
+            ),
+            (true, false) => tracing::warn!(
                 target: "rollup::vigilante",
                 "no DA poster key (vigilante.da_posters): no batch will be replayed from Bitcoin"
-            );
+            ),
         }
         let esplora = esplora_client::Builder::new(&settings.esplora_url).timeout(10).build_blocking();
         let light = LightClient::new(genesis.l1.start_height, genesis.l1.finality_depth)
