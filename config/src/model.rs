@@ -272,8 +272,9 @@ pub enum BitcoinNetwork {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SequencerConfig {
-    /// Interval between blocks, in milliseconds (a block is sealed only when there is
-    /// something to include).
+    /// Interval between blocks, in milliseconds (a block is sealed when there is
+    /// something to include, or empty to close a batch older than the genesis
+    /// `batch.max_age_ms`).
     pub block_time_ms: u64,
     /// Most transactions in a block.
     pub max_block_txs: u64,
@@ -310,6 +311,8 @@ impl Default for SequencerConfig {
 pub struct ProverConfig {
     /// JSON-RPC URL of the sequencer to take proving jobs from, when the sequencer
     /// runs in another process. Unset: the sequencer must run in this process.
+    /// Ignored when the sequencer runs here; that node must also run the controller
+    /// (batches come from `rollup_getBatch`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sequencer_rpc: Option<String>,
     /// Stage 4: the Groth16 proof of every batch.
@@ -320,7 +323,7 @@ pub struct ProverConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Groth16Config {
-    /// Wrap every batch proof into a Groth16 proof (minutes of CPU and about 12 GiB
+    /// Wrap every batch proof into a Groth16 proof (minutes of CPU and up to 10 GiB
     /// of memory per batch, see BENCHMARKS.md).
     pub enabled: bool,
     /// Directory of the cached Groth16 keys. Unset: `<node.data_dir>/groth16`.
@@ -366,8 +369,9 @@ impl Groth16Config {
 #[serde(deny_unknown_fields, default)]
 pub struct VigilanteConfig {
     /// The operators' DA posting keys (x-only, 32 bytes hex): only batch chunks whose
-    /// reveal one of them signed count. Empty: the key of the controller running in
-    /// this process, if any.
+    /// reveal one of them signed count. Empty: the DA key of the controller in this
+    /// process when `roles.controller` and `controller.da.enabled` are both on, else
+    /// none.
     pub da_posters: Vec<String>,
     /// How often to poll Esplora for new blocks, in milliseconds.
     pub poll_ms: u64,
@@ -422,7 +426,7 @@ pub struct DaPosterConfig {
     /// the next block. A batch larger than this goes alone.
     pub max_bytes_per_block: u64,
     /// A posting still unconfirmed after this many blocks is bumped (RBF, or CPFP
-    /// where the replacement is refused).
+    /// where the replacement is refused or the commit is already confirmed).
     pub bump_after_blocks: u32,
     /// How often the poster looks at Bitcoin, in milliseconds.
     pub poll_interval_ms: u64,

@@ -8,8 +8,9 @@
 //! every input script verified by the kernel's interpreter with all consensus flags,
 //! taproot included. The miner assembles blocks (BIP-34 height, BIP-141 witness
 //! commitment, regtest proof of work) from the mempool; a reorg facility replaces the
-//! last blocks with a longer branch. The [`ChainIndex`] serves the queries of the
-//! Esplora API.
+//! last blocks with a longer branch. With [`Policy::full_rbf`], the mempool accepts
+//! replacements by fee under Bitcoin Core 28's full-RBF rules. The [`ChainIndex`]
+//! serves the queries of the Esplora API.
 
 mod chain;
 mod devnet;

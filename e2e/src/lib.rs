@@ -1,12 +1,17 @@
 //! End-to-end test environment: real `rollup` processes, driven only through their
 //! public interfaces (command line, signals, HTTP).
 //!
-//! [`NodeProcess::start`] runs `rollup node` in a fresh data directory on a free port
-//! and waits until the node has written its bound address; the test then talks
+//! [`NodeProcess::start`] runs `rollup node` (or `rollup devnet`, with
+//! [`NodeOptions::devnet`]) in a fresh data directory on a free port and waits until
+//! the node has written its bound address; the test then talks
 //! JSON-RPC ([`NodeProcess::rpc`]) and HTTP ([`NodeProcess::get`]) to it, and ends it
 //! with a signal ([`NodeProcess::terminate`]) or a SIGKILL ([`NodeProcess::kill`]).
 //! A node's log (stderr) is kept in its data directory and included in every
 //! failure message.
+//!
+//! [`TestEnv`] is the Bitcoin side: the embedded devnet, or an external regtest
+//! bitcoind and Esplora when `ROLLUP_E2E_ESPLORA_URL` and `ROLLUP_E2E_BITCOIND_RPC`
+//! are both set; it mines, funds and reorganises through either.
 //!
 //! The binary is `$ROLLUP_BIN` if set, else `rollup` in the cargo target directory of
 //! the running test (built by `cargo test --workspace`, or `cargo build -p rollup-node`).

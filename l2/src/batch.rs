@@ -1,4 +1,4 @@
-//! Batches (PROTOCOL.md section 4): runs of consecutive blocks, cut by rules fixed in
+//! Batches (docs/protocol.md section 4): runs of consecutive blocks, cut by rules fixed in
 //! genesis so that every operator node cuts the same batches.
 
 use serde::{Deserialize, Serialize};

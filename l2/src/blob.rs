@@ -1,4 +1,4 @@
-//! What the rollup writes to its DA layer (PROTOCOL.md sections 2, 4 and 5): the
+//! What the rollup writes to its DA layer (docs/protocol.md sections 2, 4 and 5): the
 //! *packed* form of a user transaction, the block transaction commitment over it, and
 //! the *batch blob*, from which any node rebuilds the chain's blocks and state.
 //!

@@ -1,4 +1,4 @@
-//! The CodeControlGroup (PROTOCOL.md section 6, stage 3): the registry of circuits
+//! The CodeControlGroup (docs/protocol.md section 6, stage 3): the registry of circuits
 //! allowed to prove blocks, per block-number range.
 //!
 //! An entry names a block circuit by its plonky2 circuit digest (the hash of its

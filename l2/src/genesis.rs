@@ -42,7 +42,7 @@ pub struct Genesis {
     pub l1: L1Rules,
 }
 
-/// The consensus rules of the L1 messages (`PROTOCOL.md` section 3): which Bitcoin
+/// The consensus rules of the L1 messages (`docs/protocol.md` section 3): which Bitcoin
 /// blocks are scanned, when a block is final, what a deposit must pay, and how far an
 /// L2 block's anchor may lag the final Bitcoin tip.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

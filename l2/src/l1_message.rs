@@ -1,4 +1,4 @@
-//! The payloads of L1 messages (`PROTOCOL.md` section 3): the bytes a deposit
+//! The payloads of L1 messages (`docs/protocol.md` section 3): the bytes a deposit
 //! envelope or a forced-transaction envelope carries on Bitcoin, and their strict
 //! decoders.
 //!

@@ -1,7 +1,8 @@
 //! The rollup's L2: EcGFp5 Schnorr signatures, domain-separated Poseidon hashing, the
-//! account tree, types and encodings, the state transition function, the L1 message
-//! payloads, and what the DA layer carries (the packed transactions, the batch blob)
-//! with the replay that rebuilds the chain from it.
+//! account tree, types and encodings, the state transition function, the genesis
+//! (with its L1 rules), batch cutting, the CodeControlGroup, the L1 message payloads,
+//! and what the DA layer carries (the packed transactions, the batch blob) with the
+//! replay that rebuilds the chain from it.
 
 mod batch;
 mod blob;

@@ -1,4 +1,4 @@
-//! Rebuilding the chain from its DA layer (PROTOCOL.md section 4): a node with the
+//! Rebuilding the chain from its DA layer (docs/protocol.md section 4): a node with the
 //! genesis, the batch blobs and the L1 messages, and nothing from any operator,
 //! replays every batch and reaches every block's header and state root.
 //!

@@ -1,4 +1,4 @@
-//! The state transition function (PROTOCOL.md section 2): what the sequencer
+//! The state transition function (docs/protocol.md section 2): what the sequencer
 //! executes, what the vigilante re-executes and what the block circuit proves.
 //!
 //! Consensus code: every amount is checked against [`MAX_AMOUNT`] and every sum is

@@ -1,4 +1,4 @@
-//! L2 types (PROTOCOL.md section 2) and their canonical binary encoding.
+//! L2 types (docs/protocol.md section 2) and their canonical binary encoding.
 //!
 //! Every top-level encoding starts with a version byte ([`ENCODING_VERSION`]).
 //! Integers are little-endian and fixed-width, byte strings carry a one-byte length,
@@ -13,7 +13,7 @@ use plonky2::field::types::{Field, Field64};
 
 /// Version byte of every encoding defined here.
 pub const ENCODING_VERSION: u8 = 1;
-/// Every balance and amount is below 2^56 (PROTOCOL.md section 1).
+/// Every balance and amount is below 2^56 (docs/protocol.md section 1).
 pub const MAX_AMOUNT: u64 = (1 << 56) - 1;
 /// Longest Bitcoin output script a withdrawal may name: a witness program of 40
 /// bytes plus version and push opcodes; P2PKH and P2SH are shorter.

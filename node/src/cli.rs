@@ -73,9 +73,11 @@ enum Command {
     /// Wrap a batch's chain proof into its Groth16 proof (stage 4), as the prover
     /// role does, and print it as JSON (the form `rollup_getGroth16Proof` serves).
     ///
-    /// Fetches the chain proof from a node, checks it, then builds the circuits of
-    /// the genesis and the wrapper and loads the Groth16 keys of `prover.groth16`
-    /// (a first development setup takes minutes and about 12 GiB of memory).
+    /// Fetches the chain proof from a node (or reads it with --chain-proof), checks
+    /// it, then builds the wrapper (and, without --chain-verifier, every circuit of
+    /// the genesis first) and loads the Groth16 keys of `prover.groth16` (a first
+    /// development setup takes minutes and up to 10 GiB of memory). Progress goes to
+    /// stderr: each step as it starts, every 30 s while it runs, and its time.
     ///
     /// Examples:
     ///   rollup prove-batch 0 --out batch-0.json

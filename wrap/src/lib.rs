@@ -1,4 +1,4 @@
-//! Stage 4 of the proving pipeline (PROTOCOL.md section 6): the proof that goes to
+//! Stage 4 of the proving pipeline (`docs/protocol.md` section 6): the proof that goes to
 //! Bitcoin.
 //!
 //! The stage-3 chain proof is a plonky2 proof hashed with Poseidon over Goldilocks.

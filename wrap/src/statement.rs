@@ -2,7 +2,7 @@
 //!
 //! # The encoding (one definition, for every part of the system)
 //!
-//! PROTOCOL.md section 6 asks for from_state and to_state each as their own input
+//! docs/protocol.md section 6 asks for from_state and to_state each as their own input
 //! and the rest hashed into one. A state root is four canonical Goldilocks elements
 //! `g0, g1, g2, g3` (in the order of `rollup_l2::Digest`'s elements), 256 bits that
 //! do not fit one BLS12-381 scalar, so each root is **two** scalars:

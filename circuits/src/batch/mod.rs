@@ -1,4 +1,4 @@
-//! Stages 2 and 3 (PROTOCOL.md sections 4 and 6): block proofs become one
+//! Stages 2 and 3 (docs/protocol.md sections 4 and 6): block proofs become one
 //! constant-size proof of the chain's whole history.
 //!
 //! **Stage 2, aggregation.** A *leaf* verifies one block proof (of any block

@@ -1,4 +1,4 @@
-//! Stage 1: the block circuit (PROTOCOL.md sections 2 and 6).
+//! Stage 1: the block circuit (docs/protocol.md sections 2 and 6).
 //!
 //! A [`BlockCircuit`] has a fixed number of transaction slots (one of
 //! [`CAPACITIES`]); unused slots are provable no-ops. Each slot re-executes one

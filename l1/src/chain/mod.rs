@@ -1,4 +1,4 @@
-//! Following Bitcoin for the L1 messages (`PROTOCOL.md` section 3).
+//! Following Bitcoin for the L1 messages (`docs/protocol.md` section 3).
 //!
 //! - [`LightClient`]: follows the best Bitcoin header chain from the genesis
 //!   `l1.start_height` through a [`BitcoinSource`] (Esplora in production), checking

@@ -41,7 +41,7 @@ pub const MAX_STANDARD_TX_WEIGHT: u64 = 400_000;
 /// 392,798 units: under 400,000 with 7,202 units to spare (a destination script up
 /// to about 1,800 bytes longer than P2TR's, or a later, longer header). The largest
 /// `D` that fits at all would be 763 pushes (396,760 bytes); we keep the round figure
-/// of `PROTOCOL.md` and the margin. [`build_commit_reveal`](super::build_commit_reveal)
+/// of `docs/protocol.md` and the margin. [`build_commit_reveal`](super::build_commit_reveal)
 /// checks every reveal's real weight against [`MAX_STANDARD_TX_WEIGHT`] anyway.
 pub const MAX_ENVELOPE_DATA: usize = 390_000;
 

@@ -1,4 +1,4 @@
-//! Data availability on Bitcoin: the rollup's envelopes (`PROTOCOL.md` section 5).
+//! Data availability on Bitcoin: the rollup's envelopes (`docs/protocol.md` section 5).
 //!
 //! A batch blob, a deposit or a forced transaction reaches Bitcoin inside a taproot
 //! leaf that never executes its data, posted in two steps: a *commit* transaction

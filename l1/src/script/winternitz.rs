@@ -1,6 +1,6 @@
 //! Winternitz one-time signatures over hash160, natively and in tapscript.
 //!
-//! The settlement contract (`PROTOCOL.md` section 7) has the operator reveal claims
+//! The settlement contract (`docs/protocol.md` section 7) has the operator reveal claims
 //! and assert values with Winternitz keys fixed when the graph is signed: a leaf
 //! verifies the signature and goes on with the signed value, and a watcher who sees
 //! two different values signed by one key holds the proof of an equivocation.

@@ -1,6 +1,6 @@
 //! The controller role, batch cutting: follows the sequencer's sealed blocks in the
 //! node database and cuts them into batches by the genesis rules
-//! ([`rollup_l2::BatchCutter`], PROTOCOL.md section 4).
+//! ([`rollup_l2::BatchCutter`], docs/protocol.md section 4).
 //!
 //! Every tick the component feeds the blocks sealed since the last tick to the cutter
 //! and commits every batch they closed to the `batches` table in one write

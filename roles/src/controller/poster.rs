@@ -1,5 +1,5 @@
 //! The DA poster: posts every closed batch's blob to Bitcoin and follows it until it
-//! is settled (`PROTOCOL.md` section 5).
+//! is settled (`docs/protocol.md` section 5).
 //!
 //! Each [`DaPoster::step`] (one per poll interval, from the controller's tick):
 //!

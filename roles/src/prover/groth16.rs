@@ -1,6 +1,6 @@
 //! Stage 4 in the prover: the Groth16 proof of every batch proof.
 //!
-//! Stage 4 takes minutes and about 12 GiB of memory per batch, so it runs in a
+//! Stage 4 takes minutes and up to 10 GiB of memory per batch, so it runs in a
 //! process of its own, `rollup prove-batch` (the same command operators run by
 //! hand): a failure there, or the kernel's OOM killer, cannot take the node down,
 //! and its memory is returned when it exits. A thread of the prover role drives it:

@@ -63,7 +63,7 @@ pub enum L1SourceError {
 }
 
 /// Why the sequencer does not produce blocks: producing one would break the L1
-/// message rules (`PROTOCOL.md` section 3), or it cannot tell whether it would.
+/// message rules (`docs/protocol.md` section 3), or it cannot tell whether it would.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum L1Stall {
     /// The source cannot answer.

@@ -1,5 +1,5 @@
 //! [`BitcoinL1Source`]: the L1 messages of final Bitcoin blocks, numbered by the
-//! global cursor, with the anchor each block may name (`PROTOCOL.md` section 3).
+//! global cursor, with the anchor each block may name (`docs/protocol.md` section 3).
 //!
 //! A follower thread reads Bitcoin through a [`BitcoinSource`] (Esplora): the light
 //! client follows the headers from the genesis `l1.start_height`, every block that

@@ -1,5 +1,5 @@
 //! The vigilante: a node that trusts no operator. It rebuilds the chain from Bitcoin
-//! alone (PROTOCOL.md section 4), block by final block: batch chunks signed by the
+//! alone (docs/protocol.md section 4), block by final block: batch chunks signed by the
 //! configured DA posters and the L1 messages, replayed with
 //! [`crate::da::DaReplay`]. Challenging and disproving bad claims come with the
 //! settlement contract.
