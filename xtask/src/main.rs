@@ -184,15 +184,20 @@ fn setup() -> Result<(), String> {
         [vec!["apt-get", "install", "-y", "-qq"], missing.clone()].concat(),
     ] {
         let argv: Vec<&str> = prefix.iter().copied().chain(step.iter().copied()).collect();
-        let status = Command::new(argv[0])
+        // apt's own chatter (debconf notes and the like) is shown only if it fails.
+        let output = Command::new(argv[0])
             .args(&argv[1..])
             .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
+            .stdin(Stdio::null())
+            .output()
             .map_err(|error| format!("cannot run {}: {error}", argv.join(" ")))?;
-        if !status.success() {
+        if !output.status.success() {
             return Err(format!(
-                "`{}` failed ({status}): install {list} by hand, then run this again",
-                argv.join(" ")
+                "`{}` failed ({}): install {list} by hand, then run this again\n{}{}",
+                argv.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
             ));
         }
     }
