@@ -282,8 +282,10 @@ impl SequencerComponent {
             Some(_) => Self::load_state(&store)?,
             None => Self::create(&store, genesis)?,
         };
-        let by_pubkey =
-            state.stores().0.all().iter().map(|(index, account)| (account.pubkey, *index)).collect();
+        let mut by_pubkey = HashMap::new();
+        for (index, account) in state.stores().0.all() {
+            index_pubkey(&mut by_pubkey, &account.pubkey, *index);
+        }
         let mut batches = crate::controller::resume(&store, genesis.batch)?;
         crate::controller::feed_stored_blocks(&store, &mut batches)?;
         let mut sequencer = Self {
@@ -649,7 +651,7 @@ impl SequencerComponent {
             tx.put::<Blocks>(&header.number, &Stored(block.clone()))
         })?;
         for (index, account) in &accounts {
-            self.by_pubkey.insert(account.pubkey, *index);
+            index_pubkey(&mut self.by_pubkey, &account.pubkey, *index);
         }
         self.head = header.clone();
         if let Err(error) = self.batches.push(&block) {
@@ -677,7 +679,8 @@ impl SequencerComponent {
         self.state.account(index)
     }
 
-    /// An account by public key.
+    /// An account by public key: of the accounts with this key, the one with the
+    /// lowest index (see [`index_pubkey`]).
     pub fn account_by_pubkey(&self, pubkey: &PubKey) -> Option<(AccountIndex, Account)> {
         let index = *self.by_pubkey.get(pubkey)?;
         self.state.account(index).map(|account| (index, account))
@@ -819,6 +822,16 @@ impl Component for SequencerComponent {
         }
         Ok(())
     }
+}
+
+/// Records that account `index` has `pubkey`, keeping the lowest index per key.
+///
+/// Anyone can create an account with anyone's key (a transfer to a free index names
+/// the receiver's key). If the newest account won, one such transfer would move a
+/// wallet that finds its account by key (`rollup wallet`) onto an account it never
+/// used; the first account of a key stays the one its key finds.
+fn index_pubkey(by_pubkey: &mut HashMap<PubKey, AccountIndex>, pubkey: &PubKey, index: AccountIndex) {
+    by_pubkey.entry(*pubkey).and_modify(|known| *known = (*known).min(index)).or_insert(index);
 }
 
 #[cfg(test)]

@@ -111,6 +111,31 @@ fn a_transfer_is_admitted_sealed_and_survives_reloads() {
 }
 
 #[test]
+fn an_account_created_later_with_the_same_key_does_not_take_the_first_ones_place() {
+    let (_dir, store) = store();
+    let mut sequencer = open(&store, QueueL1Source::default());
+    // Account 2 pays the free index 9 and names account 2's own key there: one key,
+    // two accounts. Anyone could do this with anyone's key.
+    let tx = UserTx::Transfer(Transfer {
+        from: 2,
+        to: 9,
+        to_pubkey: pubkey_of(&key(2)),
+        amount: 100,
+        fee: 1,
+        nonce: 1,
+    });
+    let signature = sign(&key(2), &tx.signing_message(CHAIN_ID));
+    sequencer.submit(SignedTx { tx, signature }).unwrap();
+    sequencer.produce_block().unwrap().unwrap();
+    assert_eq!(sequencer.account(9).map(|account| account.pubkey), Some(pubkey_of(&key(2))));
+    // The key still finds its first account, before and after a reload.
+    assert_eq!(sequencer.account_by_pubkey(&pubkey_of(&key(2))).map(|(index, _)| index), Some(2));
+    drop(sequencer);
+    let sequencer = open(&store, QueueL1Source::default());
+    assert_eq!(sequencer.account_by_pubkey(&pubkey_of(&key(2))).map(|(index, _)| index), Some(2));
+}
+
+#[test]
 fn each_rejection_reason_is_reported_and_changes_nothing() {
     let (_dir, store) = store();
     let mut sequencer = open(&store, QueueL1Source::default());
