@@ -248,8 +248,13 @@ impl StepReporter {
     /// `step` starts: the previous one is done.
     fn step(&self, step: Stage4Step) {
         let mut current = self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(previous) = current.take() {
-            eprintln!("{}: done in {}", previous.step.describe(), elapsed(previous.since));
+        match current.take() {
+            // Looking for keys ends in a setup when none is usable: nothing was loaded.
+            Some(previous) if previous.step == Stage4Step::LoadKeys && step == Stage4Step::SetUpKeys => {
+                eprintln!("{}: none usable in the cache", previous.step.describe());
+            }
+            Some(previous) => eprintln!("{}: done in {}", previous.step.describe(), elapsed(previous.since)),
+            None => {}
         }
         eprintln!("{}...", step.describe());
         *current = Some(Running { step, since: Instant::now(), beats: 0 });

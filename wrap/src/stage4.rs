@@ -77,7 +77,7 @@ impl Stage4Step {
         match self {
             Stage4Step::BuildWrapper => "building the wrapper circuit",
             Stage4Step::LoadKeys => "loading the Groth16 keys",
-            Stage4Step::SetUpKeys => "setting up the Groth16 keys (no usable keys in the cache)",
+            Stage4Step::SetUpKeys => "setting up the Groth16 keys (the first time: they are cached after)",
             Stage4Step::ProveWrapper => "proving the wrapper",
             Stage4Step::ProveGroth16 => "making the Groth16 proof",
         }
