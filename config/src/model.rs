@@ -268,6 +268,25 @@ pub enum BitcoinNetwork {
     Regtest,
 }
 
+impl BitcoinNetwork {
+    /// The network's name, as `bitcoin.network` spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            BitcoinNetwork::Bitcoin => "bitcoin",
+            BitcoinNetwork::Testnet => "testnet",
+            BitcoinNetwork::Testnet4 => "testnet4",
+            BitcoinNetwork::Signet => "signet",
+            BitcoinNetwork::Regtest => "regtest",
+        }
+    }
+}
+
+impl fmt::Display for BitcoinNetwork {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// `[sequencer]`: the sequencer role.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -486,7 +505,8 @@ impl Default for DevnetConfig {
     }
 }
 
-/// `[debug]`: switches for tests. All off by default; refused on mainnet.
+/// `[debug]`: switches for tests. All off by default; refused on mainnet
+/// (`insecure_test_wrapper`: anywhere but regtest).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DebugConfig {
@@ -498,8 +518,8 @@ pub struct DebugConfig {
     /// forced inclusion. Requires `fault_injection`.
     pub ignore_rpc_txs_from: Vec<u32>,
     /// Stage 4 wraps with the insecure test strength (a 6-bit FRI): the prover's whole
-    /// stage-4 path (process, key cache, wrapper, R1CS, Groth16) in minutes instead of
-    /// a quarter of an hour, for tests. Its keys are its own and its proofs prove
+    /// stage-4 path (process, key cache, wrapper, R1CS, Groth16) in about two minutes
+    /// instead of 7 to 10 (2 cores; BENCHMARKS.md), for tests. Its keys are its own and its proofs prove
     /// nothing. Regtest only.
     pub insecure_test_wrapper: bool,
 }

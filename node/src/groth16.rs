@@ -46,7 +46,8 @@ pub(crate) struct ProveBatchArgs {
     chain_verifier: Option<PathBuf>,
     /// Wrap with the insecure test strength (a 6-bit FRI: the whole code path at a
     /// fraction of the cost; its keys are its own and its proofs prove nothing).
-    /// For tests on regtest only; `debug.insecure_test_wrapper` sets it.
+    /// For tests: refused unless the configuration's network is regtest;
+    /// `debug.insecure_test_wrapper` sets it too.
     #[arg(long)]
     insecure_test_wrapper: bool,
     /// Groth16 key directory; overrides `prover.groth16.key_dir`.
@@ -94,6 +95,12 @@ pub(crate) fn prove_batch(args: ProveBatchArgs) -> Result<(), CircuitsError> {
         die_with_parent(parent)?;
     }
     let (config, genesis) = load_genesis(&args.source)?;
+    if args.insecure_test_wrapper && config.bitcoin.network != rollup_config::BitcoinNetwork::Regtest {
+        return Err(CircuitsError::Input(format!(
+            "--insecure-test-wrapper is refused on {}: its proofs prove nothing (a 6-bit FRI, for tests on regtest)",
+            config.bitcoin.network
+        )));
+    }
     let groth16 = &config.prover.groth16;
     let key_dir = args.key_dir.clone().unwrap_or_else(|| groth16.key_dir(&config.node.data_dir));
     let seed = match &args.setup_seed {

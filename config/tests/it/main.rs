@@ -323,6 +323,21 @@ fn fault_injection_is_refused_on_mainnet() {
 }
 
 #[test]
+fn network_names_read_back_as_the_same_network() {
+    use rollup_config::BitcoinNetwork;
+    for network in [
+        BitcoinNetwork::Bitcoin,
+        BitcoinNetwork::Testnet,
+        BitcoinNetwork::Testnet4,
+        BitcoinNetwork::Signet,
+        BitcoinNetwork::Regtest,
+    ] {
+        assert_eq!(BitcoinNetwork::try_from(network.to_string()), Ok(network));
+    }
+    assert_eq!(BitcoinNetwork::Testnet4.as_str(), "testnet4");
+}
+
+#[test]
 fn the_insecure_test_wrapper_is_refused_off_regtest() {
     for network in ["bitcoin", "testnet4", "signet"] {
         let (_dir, path) = file(&format!(

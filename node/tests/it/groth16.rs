@@ -382,6 +382,18 @@ fn stage4_commands_refuse_unusable_input_with_a_clear_error() {
         .unwrap()
         .starts_with("error: the proof does not decode: invalid proof point A"),);
 
+    // The test strength off regtest, by flag (the config key is refused by validation).
+    let output = run_rollup(
+        &["prove-batch", "0", "--insecure-test-wrapper"],
+        &[("ROLLUP__BITCOIN__NETWORK", "signet")],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "error: --insecure-test-wrapper is refused on signet: its proofs prove nothing (a 6-bit FRI, for tests on \
+         regtest)\n"
+    );
+
     // No node to fetch from.
     let output = run_rollup(
         &["verify-groth16", "--batch", "0", "--rpc", "http://127.0.0.1:9", "--vk-hash", &"00".repeat(32)],
