@@ -7,7 +7,8 @@
 //!   of the workspace (below).
 //! - `cargo xtask setup` only installs what the build needs.
 //!
-//! Both first make sure the machine has what the build needs besides Rust: the
+//! `devnet` and `test` first make sure (and `setup` does only this) that the machine
+//! has what the build needs besides Rust: the
 //! `bitcoinkernel` crate compiles Bitcoin Core's consensus library with CMake, a C++
 //! compiler and Boost's headers. What is missing is installed with `apt-get` (as
 //! root, or through `sudo` where it needs no password); where that cannot be done,
@@ -15,7 +16,8 @@
 //!
 //! # Test tiers
 //!
-//! Unit tests and each crate's integration binary (`tests/it/`) form the fast tier.
+//! Unit tests, each crate's integration binary (`tests/it/`) and the doc tests form
+//! the fast tier.
 //! The slow tier is the tests marked `#[ignore = "slow tier: ..."]`: full-size
 //! proving that takes many minutes (today one test, the full-size stage 4 on a
 //! running node). `cargo test --workspace` alone lists them as ignored, with their
@@ -213,7 +215,7 @@ fn setup() -> Result<(), String> {
 fn devnet(args: &[String]) -> Result<(), String> {
     eprintln!(
         "xtask: building rollup (release). The first build compiles Bitcoin Core's consensus library and every \
-         dependency: about 10 minutes on 2 cores; later builds take seconds."
+         dependency: about 7 minutes on 2 cores; later builds take seconds."
     );
     let status = cargo()
         .args(["run", "--release", "--locked", "-p", "rollup-node", "--bin", "rollup", "--", "devnet"])

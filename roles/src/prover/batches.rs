@@ -48,6 +48,11 @@ impl Circuits {
         if stop.load(Ordering::Relaxed) {
             return Ok(None);
         }
+        tracing::info!(
+            target: "rollup::prover",
+            classes = blocks.len(),
+            "building the aggregation and recursion circuits (tens of seconds)"
+        );
         let family = BatchCircuits::build(&blocks.iter().collect::<Vec<_>>())
             .map_err(|error| format!("the aggregation circuits: {error}"))?;
         let digests = family.digests();

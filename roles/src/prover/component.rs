@@ -664,6 +664,7 @@ impl Worker {
 
     fn prove_chain(&mut self, batch: &BatchRecord, plan: &TreePlan) -> Result<(), String> {
         let number = batch.number;
+        tracing::info!(target: "rollup::prover", batch = number, "proving the batch's recursion step (stage 3)");
         let started = Instant::now();
         let root_at = plan.root();
         let root = self.segment(number, root_at)?;
