@@ -169,7 +169,7 @@ fn plan(config: &Config) -> Vec<String> {
 const FIRST_BATCH_MINUTES: u32 = 10;
 /// The same for a later batch (the keys are loaded).
 const LATER_BATCH_MINUTES: u32 = 8;
-/// What a node with stage 4 needs: the node (2.2 GiB) and the stage-4 process (7.2 GiB)
+/// What a node with stage 4 needs: the node (2.1 GiB) and the stage-4 process (7.2 GiB)
 /// at their peaks on that run, rounded up.
 const STAGE4_GIB: u64 = 10;
 

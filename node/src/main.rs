@@ -2,7 +2,8 @@
 //!
 //! The command line ([`cli`]) loads a configuration, sets up logging and hands over to
 //! [`boot`], which opens the node database, starts one supervised actor per enabled
-//! role, serves the API and shuts everything down cleanly on SIGINT or SIGTERM.
+//! role that is implemented (the others are announced as not implemented), serves
+//! the API and shuts everything down cleanly on SIGINT or SIGTERM.
 
 mod api;
 mod boot;

@@ -86,7 +86,7 @@ impl Request for DescribeRole {
 /// Senders to the started roles.
 #[derive(Clone, Debug, Default)]
 pub struct StartedRoles {
-    /// One sender per enabled role.
+    /// One sender per enabled role that runs (none for the ones not implemented).
     pub describe: BTreeMap<Role, Sender<DescribeRole>>,
     /// The sequencer's senders, when it runs here.
     pub sequencer: Option<SequencerSenders>,

@@ -3,8 +3,9 @@
 //! One actix-web server ([`start`]) serves JSON-RPC 2.0 on `POST /` (single calls,
 //! batches and notifications, with the standard error codes: parse error, invalid
 //! request, method not found, invalid params, internal error), `GET /health`
-//! (liveness), `GET /ready` (every role that does work loaded, roles that are not
-//! implemented never counting; 503 otherwise, with each role's status) and `GET /metrics` (Prometheus text format). Roles and the node register
+//! (liveness), `GET /ready` (not shutting down and every role that does work
+//! loaded, roles that are not implemented never counting; 503 otherwise, with each
+//! role's status) and `GET /metrics` (Prometheus text format). Roles and the node register
 //! their methods in a [`Methods`] registry; handlers read their [`Params`] and answer
 //! with a value or an [`RpcError`] whose code is stable. Request bodies over the
 //! configured size get HTTP 413, and a handler that panics yields an internal error,
