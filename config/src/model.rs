@@ -489,8 +489,9 @@ pub struct DevnetConfig {
     /// Accept transactions that are valid by consensus but not standard (large BitVM
     /// scripts), as `bitcoind -acceptnonstdtxn=1` does on regtest.
     pub accept_nonstandard: bool,
-    /// Accept replacements by fee with Bitcoin Core 28's full-RBF rules; off, every
-    /// transaction conflicting with the mempool is refused.
+    /// Accept replacements by fee, as Bitcoin Core 31 does (full RBF, its fee rules);
+    /// off, every transaction conflicting with the mempool is refused, as Core before
+    /// 28 refused replacing a transaction that does not signal BIP-125.
     pub full_rbf: bool,
 }
 
@@ -500,7 +501,7 @@ impl Default for DevnetConfig {
             esplora_listen: "127.0.0.1:3002".to_owned(),
             block_time_ms: 0,
             accept_nonstandard: true,
-            full_rbf: false,
+            full_rbf: true,
         }
     }
 }

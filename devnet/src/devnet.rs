@@ -7,7 +7,7 @@ use bitcoin::{Amount, Block, BlockHash, OutPoint, ScriptBuf, Transaction, TxOut,
 
 use crate::chain::{script_hash, ChainIndex};
 use crate::kernel::{BlockRejected, Kernel, KernelSetupError};
-use crate::mempool::{Mempool, Policy, TxRejected, COINBASE_MATURITY, MAX_BLOCK_WEIGHT};
+use crate::mempool::{Mempool, Policy, RejectCode, TxRejected, COINBASE_MATURITY, MAX_BLOCK_WEIGHT};
 use crate::miner::{self, BlockPlan};
 use crate::wallet::{Wallet, WalletError};
 
@@ -173,6 +173,27 @@ impl Devnet {
         let txid = self.mempool.accept(tx, &self.chain, self.policy)?;
         tracing::debug!(target: "rollup::devnet", %txid, "transaction accepted");
         Ok(txid)
+    }
+
+    /// Submits `tx` as Bitcoin Core 31's `sendrawtransaction` does (its
+    /// `BroadcastTransaction`): a transaction with an output in the UTXO set is refused
+    /// with `Transaction outputs already in utxo set` (code -27); one already in the
+    /// mempool succeeds again, with its txid; anything else goes to [`Devnet::submit`].
+    pub fn broadcast(&mut self, tx: Transaction) -> Result<Txid, TxRejected> {
+        let txid = tx.compute_txid();
+        let in_utxo_set = (0..tx.output.len()).any(|vout| {
+            self.chain.coin(&OutPoint::new(txid, u32::try_from(vout).unwrap_or(u32::MAX))).is_some()
+        });
+        if in_utxo_set {
+            return Err(TxRejected {
+                code: RejectCode::AlreadyInChain,
+                reason: "Transaction outputs already in utxo set".to_owned(),
+            });
+        }
+        if self.mempool.get(&txid).is_some() {
+            return Ok(txid);
+        }
+        self.submit(tx)
     }
 
     /// Mines `count` blocks paying `payout`, each with as many mempool transactions as fit.
@@ -388,7 +409,7 @@ impl Devnet {
                 if let Some(entry) = self.mempool.get(id) {
                     package_fee += entry.fee;
                     package_weight += entry.weight.to_wu();
-                    package_vbytes += entry.weight.to_vbytes_ceil();
+                    package_vbytes += entry.vsize;
                 }
             }
             let pays = min_fee_rate.fee_vb(package_vbytes).is_some_and(|needed| package_fee >= needed);

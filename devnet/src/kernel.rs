@@ -226,22 +226,57 @@ pub struct ScriptFailure {
 }
 
 impl ScriptFailure {
-    /// The reject reason Bitcoin Core's mempool gives:
-    /// `mandatory-script-verify-flag-failed (<script error>)`, or the input and the
-    /// kernel's message when the script error is unknown.
-    pub fn reject_reason(&self) -> String {
-        match &self.script_error {
-            Some(error) => format!("mandatory-script-verify-flag-failed ({error})"),
-            None => format!("mandatory-script-verify-flag-failed (input {}: {})", self.input, self.reason),
-        }
+    /// The reject reason Bitcoin Core 31's mempool gives for `tx`:
+    /// `mempool-script-verify-flag-failed (<script error>), input N of <txid> (wtxid
+    /// <wtxid>), spending <txid>:<vout>`. Where the devnet cannot name the script error
+    /// (the kernel only says valid or invalid; our interpreter diagnoses taproot
+    /// spends), the parentheses say so instead.
+    pub fn reject_reason(&self, tx: &Transaction) -> String {
+        let error = match &self.script_error {
+            Some(error) => error.clone(),
+            None => format!("script error not named by the devnet: {}", self.reason),
+        };
+        let spending =
+            tx.input.get(self.input).map(|input| input.previous_output.to_string()).unwrap_or_default();
+        format!(
+            "mempool-script-verify-flag-failed ({error}), input {} of {} (wtxid {}), spending {spending}",
+            self.input,
+            tx.compute_txid(),
+            tx.compute_wtxid()
+        )
     }
 }
 
+/// Core's script error for a refused taproot key-path spend (one witness element,
+/// after any annex): the signature's size, its sighash type, or the signature itself.
+fn diagnose_key_path(tx: &Transaction, spent: &[TxOut], input: usize) -> Option<String> {
+    if !spent.get(input)?.script_pubkey.is_p2tr() {
+        return None;
+    }
+    let witness = &tx.input.get(input)?.witness;
+    let mut elements: Vec<&[u8]> = witness.iter().collect();
+    if elements.len() >= 2 && elements.last().is_some_and(|last| last.first() == Some(&0x50)) {
+        elements.pop();
+    }
+    let [signature] = elements.as_slice() else { return None };
+    let error = match signature.len() {
+        64 => "Invalid Schnorr signature",
+        65 if matches!(signature[64], 0x01..=0x03 | 0x81..=0x83) => "Invalid Schnorr signature",
+        65 => "Invalid Schnorr signature hashtype",
+        _ => "Invalid Schnorr signature size",
+    };
+    Some(error.to_owned())
+}
+
 /// Core's script error for input `input` of `tx`, which the kernel refused, if it is
-/// a tapscript spend: our interpreter's diagnosis. An interpreter that finds the
+/// a taproot spend: a key-path signature's fault, or our interpreter's diagnosis of a
+/// script-path spend. An interpreter that finds the
 /// spend valid contradicts the kernel (the authority): that is logged and no error is
 /// named.
 fn diagnose(tx: &Transaction, spent: &[TxOut], input: usize) -> Option<String> {
+    if let Some(error) = diagnose_key_path(tx, spent, input) {
+        return Some(error);
+    }
     let trace = rollup_l1::script::interpreter::diagnose_input(tx, input, spent)?;
     match trace.result {
         Err(failure) => Some(failure.error.to_string()),
@@ -291,9 +326,15 @@ mod tests {
         let failure = verify_scripts(&bad.tx, std::slice::from_ref(&bad.spent)).unwrap_err();
         assert_eq!(failure.input, 0);
         assert_eq!(failure.script_error.as_deref(), Some("Script failed an OP_EQUALVERIFY operation"));
+        let txid = bad.tx.compute_txid();
         assert_eq!(
-            failure.reject_reason(),
-            "mandatory-script-verify-flag-failed (Script failed an OP_EQUALVERIFY operation)"
+            failure.reject_reason(&bad.tx),
+            format!(
+                "mempool-script-verify-flag-failed (Script failed an OP_EQUALVERIFY operation), input 0 of {txid} \
+                 (wtxid {}), spending {}",
+                bad.tx.compute_wtxid(),
+                bad.tx.input[0].previous_output
+            )
         );
         // Not tapscript (a P2WSH spend of the same script): the kernel's word only.
         let script = leaf.to_script_buf();
@@ -306,8 +347,14 @@ mod tests {
         let failure = verify_scripts(&tx, std::slice::from_ref(&p2wsh)).unwrap_err();
         assert_eq!(failure.script_error, None);
         assert_eq!(
-            failure.reject_reason(),
-            format!("mandatory-script-verify-flag-failed (input 0: {})", failure.reason)
+            failure.reject_reason(&tx),
+            format!(
+                "mempool-script-verify-flag-failed (script error not named by the devnet: script verification \
+                 failed), input 0 of {} (wtxid {}), spending {}",
+                tx.compute_txid(),
+                tx.compute_wtxid(),
+                tx.input[0].previous_output
+            )
         );
     }
 

@@ -87,9 +87,16 @@ fn double_spends_and_bad_signatures_are_refused_with_core_reasons() {
     let mut signature = forged.input[0].witness.to_vec();
     signature[0][5] ^= 1;
     forged.input[0].witness = Witness::from_slice(&signature);
-    let error = devnet.submit(forged).unwrap_err();
-    assert_eq!(error.code, RejectCode::Rejected);
-    assert!(error.reason.starts_with("mandatory-script-verify-flag-failed (input 0: "), "{}", error.reason);
+    let error = devnet.submit(forged.clone()).unwrap_err();
+    assert_eq!(
+        error,
+        rejected(&format!(
+            "mempool-script-verify-flag-failed (Invalid Schnorr signature), input 0 of {} (wtxid {}), spending {}",
+            forged.compute_txid(),
+            forged.compute_wtxid(),
+            forged.input[0].previous_output
+        ))
+    );
 }
 
 #[test]
@@ -101,7 +108,10 @@ fn immature_coinbases_and_early_csv_spends_are_refused() {
     let coinbase_txid = tip.txids[0];
     let coinbase = output_to(&devnet, coinbase_txid, &wallet.script_pubkey());
     let early = wallet.pay(&[coinbase], wallet.script_pubkey(), Amount::from_sat(1_000_000)).unwrap();
-    assert_eq!(devnet.submit(early), Err(rejected("bad-txns-premature-spend-of-coinbase")));
+    assert_eq!(
+        devnet.submit(early),
+        Err(rejected("bad-txns-premature-spend-of-coinbase, tried to spend coinbase at depth 1"))
+    );
 
     // An output locked by OP_CSV for 3 blocks (P2WSH of `3 OP_CSV OP_DROP OP_TRUE`).
     let witness_script = bitcoin::script::Builder::new()
@@ -319,25 +329,40 @@ fn full_rbf_replaces_by_fee_with_cores_rules() {
     let child_id = devnet.submit(child).unwrap();
 
     let refused = |devnet: &mut Devnet, tx: Transaction| devnet.submit(tx).unwrap_err().reason;
-    // The same fee rate is not a replacement.
+    // The first and its child paid 1,500 sat: the same fee as the first alone does not
+    // pay for what it evicts (rule 3).
     let same = spend_all(&user, std::slice::from_ref(&coin), &user.script_pubkey(), 1_000);
-    assert!(refused(&mut devnet, same).starts_with("insufficient fee"), "same fee rate");
-    // A higher rate that does not pay for the evicted child and its own relay.
+    assert_eq!(
+        refused(&mut devnet, same.clone()),
+        format!(
+            "insufficient fee, rejecting replacement {}, less fees than conflicting txs; 0.00001 < 0.000015",
+            same.compute_txid()
+        )
+    );
+    // As much as the evicted pair, but nothing for its own relay (rule 4: 0.1 sat/vB).
     let short = spend_all(&user, std::slice::from_ref(&coin), &user.script_pubkey(), 1_500);
-    let reason = refused(&mut devnet, short);
-    assert!(
-        reason.starts_with("insufficient fee") && reason.contains("not enough additional fees"),
-        "{reason}"
+    let vsize = short.weight().to_vbytes_ceil();
+    assert_eq!(
+        refused(&mut devnet, short.clone()),
+        format!(
+            "insufficient fee, rejecting replacement {}, not enough additional fees to relay; 0.00 < 0.{:08}",
+            short.compute_txid(),
+            vsize.div_ceil(10)
+        )
+        .trim_end_matches('0')
+        .to_owned()
     );
     // Spending an output of the transaction it would evict.
     let both = spend_all(&user, &[coin.clone(), child_coin.clone()], &user.script_pubkey(), 10_000);
-    assert_eq!(refused(&mut devnet, both), "bad-txns-spends-conflicting-tx");
-    // Adding an unconfirmed input the replaced one did not have.
-    let other = devnet.faucet(user.script_pubkey(), Amount::from_sat(20_000)).unwrap();
-    let other_coin = output_to(&devnet, other, &user.script_pubkey());
-    let adds = spend_all(&user, &[coin.clone(), other_coin], &user.script_pubkey(), 10_000);
-    assert_eq!(refused(&mut devnet, adds), "replacement-adds-unconfirmed");
-    // Nothing changed so far.
+    assert_eq!(
+        refused(&mut devnet, both.clone()),
+        format!(
+            "bad-txns-spends-conflicting-tx, {} spends conflicting transaction {first_id}",
+            both.compute_txid()
+        )
+    );
+    // Nothing changed so far. (Core 31 dropped BIP-125's rule 2: a replacement may add
+    // unconfirmed inputs.)
     assert!(devnet.mempool().get(&first_id).is_some() && devnet.mempool().get(&child_id).is_some());
 
     // Paying for both plus its own size: accepted; the replaced pair leaves the pool.
@@ -349,4 +374,47 @@ fn full_rbf_replaces_by_fee_with_cores_rules() {
     devnet.mine(1, &devnet.wallet().script_pubkey()).unwrap();
     assert!(devnet.chain().tx(&replacement_id).is_some());
     assert!(devnet.chain().tx(&first_id).is_none());
+}
+
+#[test]
+fn broadcasts_answer_as_sendrawtransaction_does_and_relay_limits_are_cores() {
+    let (_dir, mut devnet) = funded();
+    let user = Wallet::random();
+    let payout = devnet.wallet().script_pubkey();
+    let funding = devnet.faucet(user.script_pubkey(), Amount::from_sat(1_000_000)).unwrap();
+    // Already in the mempool: accepted again, its txid returned.
+    let funding_tx = devnet.mempool().get(&funding).unwrap().tx.clone();
+    assert_eq!(devnet.broadcast(funding_tx.clone()), Ok(funding));
+    devnet.mine(1, &payout).unwrap();
+    // Confirmed, with unspent outputs: refused with code -27.
+    assert_eq!(
+        devnet.broadcast(funding_tx),
+        Err(TxRejected {
+            code: RejectCode::AlreadyInChain,
+            reason: "Transaction outputs already in utxo set".to_owned()
+        })
+    );
+
+    // Below 0.1 sat/vB (Core 31's minimum relay fee): refused, with both fees.
+    let coin = output_to(&devnet, funding, &user.script_pubkey());
+    let free = spend_all(&user, std::slice::from_ref(&coin), &user.script_pubkey(), 0);
+    let vsize = free.weight().to_vbytes_ceil();
+    assert_eq!(
+        devnet.broadcast(free),
+        Err(rejected(&format!("min relay fee not met, 0 < {}", vsize.div_ceil(10))))
+    );
+
+    // A chain of unconfirmed transactions: 64 make one cluster, Core 31's most; the
+    // 65th is refused.
+    let mut last = coin;
+    for _ in 0..64 {
+        let next = spend_all(&user, std::slice::from_ref(&last), &user.script_pubkey(), 200);
+        let txid = devnet.broadcast(next).unwrap();
+        last = output_to(&devnet, txid, &user.script_pubkey());
+    }
+    let over = spend_all(&user, std::slice::from_ref(&last), &user.script_pubkey(), 200);
+    assert_eq!(devnet.broadcast(over.clone()), Err(rejected("too-large-cluster")));
+    // Once the chain is mined, the same transaction is a cluster of its own.
+    devnet.mine(1, &payout).unwrap();
+    assert_eq!(devnet.broadcast(over.clone()), Ok(over.compute_txid()));
 }
