@@ -146,14 +146,27 @@ pub(crate) fn transaction(
     };
     json!({
         "txid": tx.compute_txid().to_string(),
-        "version": tx.version.0,
+        // electrs writes the version as an unsigned number.
+        "version": u32::from_le_bytes(tx.version.0.to_le_bytes()),
         "locktime": tx.lock_time.to_consensus_u32(),
         "vin": vin,
         "vout": tx.output.iter().map(output).collect::<Vec<_>>(),
         "size": tx.total_size(),
         "weight": tx.weight().to_wu(),
+        "sigops": sigops(tx, &prevouts),
         "fee": fee,
         "status": status,
+    })
+}
+
+/// electrs' `sigops`: the transaction's sigop cost (legacy and P2SH sigops count four
+/// times, segwit v0 sigops once, taproot none), as Core's `GetTransactionSigOpCost`.
+fn sigops(tx: &Transaction, prevouts: &[Option<TxOut>]) -> usize {
+    tx.total_sigop_cost(|outpoint| {
+        tx.input
+            .iter()
+            .position(|input| input.previous_output == *outpoint)
+            .and_then(|index| prevouts.get(index).cloned().flatten())
     })
 }
 
