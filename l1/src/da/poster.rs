@@ -34,9 +34,10 @@ use super::tx::{
     build_commit_reveal_paying, key_path_inputs, BuildCommitRevealError, CommitReveal, FundingUtxo,
 };
 
-/// Bitcoin Core's default incremental relay fee (`-incrementalrelayfee`, 1 sat/vB):
-/// what a replacement must pay for its own size on top of what it evicts, and the
-/// least step between a transaction's fee rate and its bump's.
+/// The incremental relay fee the poster pays (`-incrementalrelayfee`: 1 sat/vB in
+/// Bitcoin Core before 30, 0.1 sat/vB since, so this satisfies either): what a
+/// replacement pays for its own size on top of what it evicts, and the least step
+/// between a transaction's fee rate and its bump's.
 pub const INCREMENTAL_RELAY_FEE: FeeRate = FeeRate::from_sat_per_vb_u32(1);
 
 /// Most coins one commit (or one child) spends: the selection stops there.

@@ -126,6 +126,11 @@ pub enum Refusal {
     Conflict(String),
     /// Its inputs are spent or do not exist.
     InputsMissing(String),
+    /// The mempool's package limits: it would make its cluster (Bitcoin Core 31:
+    /// `too-large-cluster`, over 101 kvB or 64 transactions) or its chain of
+    /// unconfirmed transactions (Core before 31: `too-long-mempool-chain`) larger than
+    /// the mempool keeps. It can go out once its unconfirmed parents confirm.
+    PackageLimit(String),
     /// Any other reason.
     Other(String),
 }
@@ -134,7 +139,9 @@ impl Refusal {
     /// Classifies a reject reason as Bitcoin Core words it.
     pub fn from_reason(reason: &str) -> Self {
         let lower = reason.to_ascii_lowercase();
-        if lower.contains("already") {
+        if lower.contains("too-large-cluster") || lower.contains("too-long-mempool-chain") {
+            Self::PackageLimit(reason.to_owned())
+        } else if lower.contains("already") {
             Self::AlreadyKnown
         } else if lower.contains("missingorspent")
             || lower.contains("missing-inputs")
@@ -274,15 +281,29 @@ impl DaChain for EsploraChain {
                 }),
             };
         }
-        // Electrs answers an unconfirmed status for unknown transactions too: ask for
-        // the transaction itself.
-        match self.client.get_tx(txid).map_err(request(format!("transaction {txid}")))? {
-            Some(tx) if tx.compute_txid() == *txid => Ok(TxState::Mempool),
-            Some(tx) => Err(ChainError::Malformed {
-                what: format!("transaction {txid}"),
-                problem: format!("the transaction returned is {}", tx.compute_txid()),
-            }),
-            None => Ok(TxState::Unknown),
+        // electrs answers an unconfirmed status for unknown transactions too, and still
+        // serves a transaction whose block a reorg took away after the mempool dropped
+        // it: ask for the transaction, then whether the mempool's spender of its first
+        // input is this transaction.
+        let tx = match self.client.get_tx(txid).map_err(request(format!("transaction {txid}")))? {
+            Some(tx) if tx.compute_txid() == *txid => tx,
+            Some(tx) => {
+                return Err(ChainError::Malformed {
+                    what: format!("transaction {txid}"),
+                    problem: format!("the transaction returned is {}", tx.compute_txid()),
+                })
+            }
+            None => return Ok(TxState::Unknown),
+        };
+        let Some(input) = tx.input.first().filter(|_| !tx.is_coinbase()) else { return Ok(TxState::Unknown) };
+        let spent = input.previous_output;
+        let spender = self
+            .client
+            .get_output_status(&spent.txid, u64::from(spent.vout))
+            .map_err(request(format!("the spender of {spent}")))?;
+        match spender {
+            Some(status) if status.spent && status.txid == Some(*txid) => Ok(TxState::Mempool),
+            _ => Ok(TxState::Unknown),
         }
     }
 
@@ -473,7 +494,9 @@ pub struct StepReport {
     pub located: Vec<u64>,
     /// Batches whose confirmed location a reorg took away.
     pub unconfirmed: Vec<u64>,
-    /// Batches whose transactions were rebroadcast.
+    /// Batches whose transactions the chain did not know were broadcast: again (a
+    /// mempool that lost them), or for the first time (reveals that waited for their
+    /// commit to confirm).
     pub rebroadcast: Vec<u64>,
     /// Batches posted anew with fresh coins.
     pub reposted: Vec<u64>,
@@ -812,13 +835,18 @@ impl DaPoster {
     }
 
     /// Broadcasts the reveals and the child of `attempt` that the chain does not know;
-    /// whether any was.
+    /// whether any was. A reveal the mempool cannot hold yet ([`Refusal::PackageLimit`])
+    /// stops the rest: see [`DaPoster::broadcast_attempt`].
     fn broadcast_rest(&self, chain: &dyn DaChain, attempt: &DaAttempt) -> Result<bool, ChainError> {
         let mut any = false;
         for tx in attempt.reveals.iter().chain(attempt.child.as_ref().map(|child| &child.tx)) {
             if chain.tx_state(&tx.compute_txid())? == TxState::Unknown {
                 match chain.broadcast(tx) {
                     Ok(()) | Err(ChainError::Refused { refusal: Refusal::AlreadyKnown, .. }) => any = true,
+                    Err(ChainError::Refused { refusal: Refusal::PackageLimit(reason), txid }) => {
+                        tracing::debug!(target: "rollup::da", %txid, %reason, "reveal still waits for its commit");
+                        break;
+                    }
                     Err(error) => return Err(error),
                 }
             }
@@ -923,11 +951,29 @@ impl DaPoster {
         Ok(posting)
     }
 
-    /// Broadcasts a new attempt's commit, then its reveals.
+    /// Broadcasts a new attempt's commit, then its reveals. A reveal the mempool cannot
+    /// hold beside its unconfirmed commit ([`Refusal::PackageLimit`]: two reveals near
+    /// the standard size and their commit exceed Core 31's 101 kvB cluster) waits, with
+    /// the reveals after it: once the commit confirms, each reveal is a cluster of its
+    /// own, and [`DaPoster::broadcast_rest`] sends them on a later step.
     fn broadcast_attempt(&self, chain: &dyn DaChain, attempt: &DaAttempt) -> Result<(), ChainError> {
-        for tx in std::iter::once(&attempt.commit).chain(&attempt.reveals) {
-            match chain.broadcast(tx) {
+        match chain.broadcast(&attempt.commit) {
+            Ok(()) | Err(ChainError::Refused { refusal: Refusal::AlreadyKnown, .. }) => {}
+            Err(error) => return Err(error),
+        }
+        for (index, reveal) in attempt.reveals.iter().enumerate() {
+            match chain.broadcast(reveal) {
                 Ok(()) | Err(ChainError::Refused { refusal: Refusal::AlreadyKnown, .. }) => {}
+                Err(ChainError::Refused { refusal: Refusal::PackageLimit(reason), .. }) => {
+                    tracing::info!(
+                        target: "rollup::da",
+                        commit = %attempt.commit.compute_txid(),
+                        from_chunk = index,
+                        %reason,
+                        "the mempool holds no more reveals beside the unconfirmed commit: the rest go out once it confirms"
+                    );
+                    break;
+                }
                 Err(error) => return Err(error),
             }
         }
@@ -1022,7 +1068,8 @@ impl DaPoster {
             parents.extend(wallet_outputs(&live.commit, &self.script));
         }
         for (reveal, fee) in live.reveals.iter().zip(&live.reveal_fees_sat) {
-            if matches!(chain.tx_state(&reveal.compute_txid())?, TxState::Confirmed { .. }) {
+            // Confirmed, or waiting for its commit (not in the mempool): nothing to pay for.
+            if chain.tx_state(&reveal.compute_txid())? != TxState::Mempool {
                 continue;
             }
             ancestors.push(Ancestor { weight: reveal.weight(), fee: Amount::from_sat(*fee) });
@@ -1232,6 +1279,9 @@ mod tests {
         mempool: Vec<Transaction>,
         confirmed: HashMap<Txid, (BlockHash, u32)>,
         refuse: Vec<Refusal>,
+        /// Package limits: a transaction spending an unconfirmed parent that already
+        /// has this many children in the mempool is refused (`too-large-cluster`).
+        children_per_unconfirmed_parent: Option<usize>,
         broadcasts: Vec<Txid>,
         fail_requests: bool,
         malformed_status: bool,
@@ -1359,6 +1409,25 @@ mod tests {
             state.broadcasts.push(txid);
             if state.mempool.iter().any(|known| known.compute_txid() == txid) {
                 return Err(ChainError::Refused { txid, refusal: Refusal::AlreadyKnown });
+            }
+            if let Some(limit) = state.children_per_unconfirmed_parent {
+                let over = tx.input.iter().map(|input| input.previous_output.txid).any(|parent| {
+                    state.mempool.iter().any(|known| known.compute_txid() == parent)
+                        && state
+                            .mempool
+                            .iter()
+                            .filter(|known| {
+                                known.input.iter().any(|input| input.previous_output.txid == parent)
+                            })
+                            .count()
+                            >= limit
+                });
+                if over {
+                    return Err(ChainError::Refused {
+                        txid,
+                        refusal: Refusal::from_reason("too-large-cluster"),
+                    });
+                }
             }
             // Full RBF: a transaction evicts the mempool transactions it conflicts
             // with and their descendants.
@@ -1519,6 +1588,37 @@ mod tests {
         assert_eq!((report.settled, report.located), (vec![0], vec![]));
         assert_eq!(setup.store.read(|tx| tx.get::<DaOpenPostings>(&0)).unwrap(), None);
         assert_eq!(poster.step(&chain).unwrap(), StepReport::default());
+    }
+
+    #[test]
+    fn a_reveal_the_mempool_cannot_hold_beside_its_commit_goes_out_once_the_commit_confirms() {
+        let setup = Setup::new();
+        setup.batch(0, 1, 2);
+        let chain = FakeChain::new(&[(1, 100_000)]);
+        // A mempool whose package limits hold no child beside an unconfirmed parent.
+        chain.state.borrow_mut().children_per_unconfirmed_parent = Some(0);
+        let mut poster = setup.poster();
+        let report = poster.step(&chain).unwrap();
+        assert_eq!(report.posted, [0]);
+        let live = poster.posting(0).unwrap().unwrap().live().unwrap().clone();
+        let (commit, reveal) = (live.commit.compute_txid(), live.reveals[0].compute_txid());
+        assert_eq!(chain.in_mempool(), [commit], "the reveal waits");
+        // Another step before a block: it still waits, and nothing is an error.
+        assert_eq!(poster.step(&chain).unwrap(), StepReport::default());
+        assert_eq!(chain.in_mempool(), [commit]);
+
+        // The commit confirms: the reveal goes out, then confirms too.
+        chain.mine(0);
+        assert_eq!(poster.step(&chain).unwrap().rebroadcast, [0]);
+        assert_eq!(chain.in_mempool(), [reveal]);
+        let block = chain.mine(1);
+        assert_eq!(poster.step(&chain).unwrap().located, [0]);
+        let location = poster.posting(0).unwrap().unwrap().location.unwrap();
+        assert_eq!(
+            location,
+            [ChunkLocation { index: 0, reveal_txid: reveal, block_hash: block, height: 102 }]
+        );
+        assert_eq!(poster.posting(0).unwrap().unwrap().attempts.len(), 1, "the same transactions");
     }
 
     #[test]
@@ -1841,6 +1941,48 @@ mod tests {
     }
 
     #[test]
+    fn a_transaction_esplora_still_serves_from_a_stale_block_is_not_taken_for_a_mempool_one() {
+        let spend = |vout: u32| Transaction {
+            version: bitcoin::transaction::Version::TWO,
+            lock_time: bitcoin::absolute::LockTime::ZERO,
+            input: vec![bitcoin::TxIn {
+                previous_output: OutPoint::new(Txid::from_byte_array([9; 32]), vout),
+                ..Default::default()
+            }],
+            output: vec![TxOut { value: Amount::from_sat(1), script_pubkey: ScriptBuf::new() }],
+        };
+        let (pending, stale) = (spend(0), spend(1));
+        let (pending_id, stale_id) = (pending.compute_txid(), stale.compute_txid());
+        let parent = Txid::from_byte_array([9; 32]);
+        let url = fake_esplora(move |_, path| {
+            if path.ends_with("/status") {
+                return (200, br#"{"confirmed":false}"#.to_vec());
+            }
+            if path == format!("/tx/{pending_id}/raw") {
+                return (200, bitcoin::consensus::serialize(&pending));
+            }
+            if path == format!("/tx/{stale_id}/raw") {
+                return (200, bitcoin::consensus::serialize(&stale));
+            }
+            if path == format!("/tx/{parent}/outspend/0") {
+                let status = format!(
+                    r#"{{"spent":true,"txid":"{pending_id}","vin":0,"status":{{"confirmed":false}}}}"#
+                );
+                return (200, status.into_bytes());
+            }
+            if path == format!("/tx/{parent}/outspend/1") {
+                return (200, br#"{"spent":false}"#.to_vec());
+            }
+            (404, b"not found".to_vec())
+        });
+        let chain = EsploraChain::new(&url);
+        assert_eq!(chain.tx_state(&pending_id).unwrap(), TxState::Mempool);
+        // Served (electrs keeps the transactions of blocks a reorg took away), but
+        // nothing in the mempool spends its input: not in the mempool.
+        assert_eq!(chain.tx_state(&stale_id).unwrap(), TxState::Unknown);
+    }
+
+    #[test]
     fn esplora_answers_that_make_no_sense_are_named() {
         let known = Txid::from_byte_array([1; 32]);
         let unknown = Txid::from_byte_array([2; 32]);
@@ -1951,6 +2093,23 @@ mod tests {
         assert_eq!(
             Refusal::from_reason("txn-mempool-conflict"),
             Refusal::Conflict("txn-mempool-conflict".to_owned())
+        );
+        assert_eq!(Refusal::from_reason("Transaction outputs already in utxo set"), Refusal::AlreadyKnown);
+        assert_eq!(
+            Refusal::from_reason(
+                "replacement-failed, insufficient feerate: does not improve feerate diagram"
+            ),
+            Refusal::Conflict(
+                "replacement-failed, insufficient feerate: does not improve feerate diagram".to_owned()
+            )
+        );
+        assert_eq!(
+            Refusal::from_reason("too-large-cluster"),
+            Refusal::PackageLimit("too-large-cluster".to_owned())
+        );
+        assert_eq!(
+            Refusal::from_reason("too-long-mempool-chain, exceeds descendant size limit"),
+            Refusal::PackageLimit("too-long-mempool-chain, exceeds descendant size limit".to_owned())
         );
         assert_eq!(Refusal::from_reason("dust"), Refusal::Other("dust".to_owned()));
     }
