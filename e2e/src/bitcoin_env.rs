@@ -2,7 +2,8 @@
 //! reorganise, backed either by the embedded devnet or by an external regtest
 //! bitcoind with an Esplora (electrs) in front of it.
 
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bitcoin::{Address, Amount, BlockHash, Txid};
 use esplora_client::BlockingClient;
@@ -26,11 +27,25 @@ pub enum Backend {
 /// `TestEnv::start()` uses the embedded devnet unless both `ROLLUP_E2E_ESPLORA_URL`
 /// and `ROLLUP_E2E_BITCOIND_RPC` are set; then it uses that Esplora and mines and
 /// funds through that bitcoind (its wallet must be loaded and funded).
+///
+/// An external backend is one chain shared by every test of the process: tests that
+/// use it take turns (each holds it from `start` until it is dropped), and each turn
+/// begins with an empty mempool. After every step that changes the chain, the
+/// environment waits until Esplora (electrs follows bitcoind by polling) shows
+/// bitcoind's tip and mempool.
 pub struct TestEnv {
     backend: Backend,
     esplora_url: String,
     client: BlockingClient,
+    _turn: Option<MutexGuard<'static, ()>>,
 }
+
+/// Held by the test that is using the external backend.
+static EXTERNAL_TURN: Mutex<()> = Mutex::new(());
+
+/// How far `TestEnv::lose_mempool` moves bitcoind's clock: past Core's mempool expiry
+/// (`-mempoolexpiry`, 336 hours by default).
+const PAST_MEMPOOL_EXPIRY: Duration = Duration::from_secs(30 * 24 * 3600);
 
 impl TestEnv {
     /// The environment the variables select.
@@ -38,7 +53,18 @@ impl TestEnv {
         let esplora = std::env::var("ROLLUP_E2E_ESPLORA_URL").ok();
         let rpc = std::env::var("ROLLUP_E2E_BITCOIND_RPC").ok();
         match (esplora, rpc) {
-            (Some(esplora_url), Some(rpc_url)) => Self::with(Backend::External { rpc_url }, esplora_url),
+            (Some(esplora_url), Some(rpc_url)) => {
+                // A test that failed while holding its turn leaves nothing to protect.
+                let turn = EXTERNAL_TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut env = Self::with(Backend::External { rpc_url }, esplora_url);
+                env._turn = Some(turn);
+                // What an earlier test left unconfirmed is mined before this one begins.
+                if !env.bitcoind("getrawmempool", json!([])).as_array().is_none_or(Vec::is_empty) {
+                    env.mine(1, None);
+                }
+                env.wait_synced();
+                env
+            }
             (None, None) => {
                 let node = NodeProcess::start(NodeOptions::devnet());
                 let url = node.esplora_url();
@@ -60,7 +86,7 @@ impl TestEnv {
 
     fn with(backend: Backend, esplora_url: String) -> TestEnv {
         let client = esplora_client::Builder::new(&esplora_url).timeout(30).build_blocking();
-        TestEnv { backend, esplora_url, client }
+        TestEnv { backend, esplora_url, client, _turn: None }
     }
 
     /// The Esplora client.
@@ -76,6 +102,11 @@ impl TestEnv {
     /// Whether this is the embedded devnet.
     pub fn is_embedded(&self) -> bool {
         matches!(self.backend, Backend::Embedded(_))
+    }
+
+    /// Whether this is an external bitcoind and Esplora.
+    pub fn is_external(&self) -> bool {
+        !self.is_embedded()
     }
 
     /// Restarts the embedded devnet process on its data directory.
@@ -113,22 +144,77 @@ impl TestEnv {
         if let Some(last) = hashes.last() {
             self.wait_for_tip(last);
         }
+        self.wait_synced();
         hashes
     }
 
-    /// Embedded devnet only: mines `blocks` blocks holding only the transactions
-    /// whose package pays at least `min_fee_rate_sat_vb`; the others stay in the
-    /// mempool, as stuck transactions do.
+    /// Mines `blocks` blocks holding only the transactions whose package (the
+    /// transaction with its unmined ancestors) pays at least `min_fee_rate_sat_vb`;
+    /// the others stay in the mempool, as stuck transactions do. The devnet's miner
+    /// selects so; on bitcoind, `generateblock` mines the packages this selects from
+    /// `getrawmempool`.
     pub fn mine_above(&self, blocks: u32, min_fee_rate_sat_vb: u64) -> Vec<BlockHash> {
-        assert!(self.is_embedded(), "only the embedded devnet mines above a fee rate");
-        let answer =
-            self.control("mine", json!({ "blocks": blocks, "min_fee_rate_sat_vb": min_fee_rate_sat_vb }));
-        let hashes: Vec<String> = serde_json::from_value(answer["hashes"].clone()).expect("mined hashes");
-        let hashes: Vec<BlockHash> = hashes.iter().map(|hash| hash.parse().expect("block hash")).collect();
+        let hashes: Vec<BlockHash> = match &self.backend {
+            Backend::Embedded(_) => {
+                let answer = self
+                    .control("mine", json!({ "blocks": blocks, "min_fee_rate_sat_vb": min_fee_rate_sat_vb }));
+                let hashes: Vec<String> =
+                    serde_json::from_value(answer["hashes"].clone()).expect("mined hashes");
+                hashes.iter().map(|hash| hash.parse().expect("block hash")).collect()
+            }
+            Backend::External { .. } => (0..blocks)
+                .map(|_| {
+                    let txids = self.packages_paying(min_fee_rate_sat_vb);
+                    let to = self.bitcoind("getnewaddress", json!([]));
+                    let mined = self.bitcoind("generateblock", json!([to, txids]));
+                    mined["hash"].as_str().expect("generateblock hash").parse().expect("block hash")
+                })
+                .collect(),
+        };
         if let Some(last) = hashes.last() {
             self.wait_for_tip(last);
         }
+        self.wait_synced();
         hashes
+    }
+
+    /// bitcoind's mempool transactions whose package pays at least `min_sat_vb`, in an
+    /// order a block can hold them (parents first): the devnet miner's selection.
+    fn packages_paying(&self, min_sat_vb: u64) -> Vec<String> {
+        let pool = self.bitcoind("getrawmempool", json!([true]));
+        let pool = pool.as_object().expect("verbose mempool");
+        // Oldest first, as the devnet takes them in acceptance order.
+        let mut order: Vec<&String> = pool.keys().collect();
+        order.sort_by_key(|txid| (pool[*txid]["time"].as_u64().unwrap_or(0), (*txid).clone()));
+        let sats = |entry: &Value| (entry["fees"]["base"].as_f64().expect("fee") * 1e8).round() as u64;
+        let mut chosen: Vec<String> = Vec::new();
+        for txid in order {
+            if chosen.contains(txid) {
+                continue;
+            }
+            // The transaction and its unchosen ancestors, parents before children.
+            let mut package: Vec<String> = Vec::new();
+            let mut stack = vec![(txid.clone(), false)];
+            while let Some((next, expanded)) = stack.pop() {
+                if chosen.contains(&next) || package.contains(&next) {
+                    continue;
+                }
+                if expanded {
+                    package.push(next);
+                    continue;
+                }
+                stack.push((next.clone(), true));
+                for parent in pool[&next]["depends"].as_array().expect("depends") {
+                    stack.push((parent.as_str().expect("parent txid").to_owned(), false));
+                }
+            }
+            let fee: u64 = package.iter().map(|id| sats(&pool[id])).sum();
+            let vsize: u64 = package.iter().map(|id| pool[id]["vsize"].as_u64().expect("vsize")).sum();
+            if fee >= min_sat_vb * vsize {
+                chosen.extend(package);
+            }
+        }
+        chosen
     }
 
     /// Pays `amount` to `address` from the backend's wallet (unconfirmed).
@@ -168,17 +254,83 @@ impl TestEnv {
                 let height = self.client.get_height().expect("tip height");
                 let first_replaced = self.client.get_block_hash(height + 1 - depth).expect("block hash");
                 bitcoind(rpc_url, "invalidateblock", json!([first_replaced.to_string()]));
+                // Empty blocks, as the devnet's branch: what the replaced blocks
+                // confirmed stays in the mempool.
                 let to = bitcoind(rpc_url, "getnewaddress", json!([]));
-                let hashes: Vec<String> =
-                    serde_json::from_value(bitcoind(rpc_url, "generatetoaddress", json!([depth + 1, to])))
-                        .expect("hashes");
-                hashes.iter().map(|hash| hash.parse().expect("block hash")).collect()
+                (0..=depth)
+                    .map(|_| {
+                        let mined = bitcoind(rpc_url, "generateblock", json!([to, []]));
+                        mined["hash"].as_str().expect("generateblock hash").parse().expect("block hash")
+                    })
+                    .collect()
             }
         };
         if let Some(last) = hashes.last() {
             self.wait_for_tip(last);
         }
+        self.wait_synced();
         hashes
+    }
+
+    /// Empties the mempool, as a restart that loses it does. The embedded devnet
+    /// restarts (it keeps no mempool across restarts). On bitcoind, whose mempool
+    /// survives restarts, its clock is moved past the mempool's expiry for as long as
+    /// it takes to disconnect and reconnect the tip, which expires every transaction;
+    /// the chain is as before.
+    pub fn lose_mempool(&mut self) {
+        match &self.backend {
+            Backend::Embedded(_) => self.restart_devnet(),
+            Backend::External { .. } => {
+                let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970");
+                let tip = self.bitcoind("getbestblockhash", json!([]));
+                self.bitcoind("setmocktime", json!([(now + PAST_MEMPOOL_EXPIRY).as_secs()]));
+                self.bitcoind("invalidateblock", json!([tip]));
+                self.bitcoind("reconsiderblock", json!([tip]));
+                self.bitcoind("setmocktime", json!([0]));
+                assert_eq!(self.bitcoind("getbestblockhash", json!([])), tip, "the tip came back");
+                assert_eq!(self.bitcoind("getrawmempool", json!([])), json!([]), "the mempool expired");
+                self.wait_synced();
+            }
+        }
+    }
+
+    /// Waits until Esplora shows bitcoind's tip and mempool: electrs adds a transaction
+    /// broadcast through it at once, but notices what left the mempool only when it
+    /// next polls bitcoind. The embedded devnet is always in step.
+    pub fn wait_synced(&self) {
+        if self.is_embedded() {
+            return;
+        }
+        let deadline = Instant::now() + PROCESS_TIMEOUT;
+        loop {
+            let tip = self.bitcoind("getbestblockhash", json!([]));
+            let mut pool: Vec<String> =
+                serde_json::from_value(self.bitcoind("getrawmempool", json!([]))).expect("mempool txids");
+            pool.sort();
+            let shown_tip = self.client.get_tip_hash().map(|hash| json!(hash.to_string()));
+            let mut shown: Vec<String> = match self.client.get_mempool_txids() {
+                Ok(txids) => txids.iter().map(Txid::to_string).collect(),
+                Err(error) => vec![format!("(error: {error})")],
+            };
+            shown.sort();
+            if shown_tip.as_ref().ok() == Some(&tip) && shown == pool {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for Esplora to show bitcoind's tip and mempool: bitcoind {tip} {pool:?}, \
+                 Esplora {shown_tip:?} {shown:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// External backend only: calls bitcoind's JSON-RPC.
+    fn bitcoind(&self, method: &str, params: Value) -> Value {
+        let Backend::External { rpc_url } = &self.backend else {
+            panic!("the embedded devnet has no bitcoind")
+        };
+        bitcoind(rpc_url, method, params)
     }
 
     fn wait_for_tip(&self, hash: &BlockHash) {

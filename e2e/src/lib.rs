@@ -14,7 +14,8 @@
 //! are both set; it mines, funds and reorganises through either.
 //!
 //! The binary is `$ROLLUP_BIN` if set, else `rollup` in the cargo target directory of
-//! the running test (built by `cargo test --workspace`, or `cargo build -p rollup-node`).
+//! the running test (built by `cargo test --workspace`; built on first use when
+//! missing, see [`rollup_bin`]).
 
 // A test harness: a failed step is a failed test, reported by panicking with context.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
@@ -34,22 +35,55 @@ pub use bitcoin_env::{Backend, TestEnv};
 /// How long a node may take to start or stop before the test fails.
 pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The `rollup` binary under test.
+/// The `rollup` binary under test: `$ROLLUP_BIN` if set, else `rollup` in the cargo
+/// target directory of the running test. `cargo test --workspace` builds it; when it
+/// is missing (`cargo test -p rollup-e2e` builds only this package), it is built once,
+/// with `cargo build -p rollup-node --bin rollup` in the same target directory and
+/// profile.
 pub fn rollup_bin() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     if let Some(path) = std::env::var_os("ROLLUP_BIN") {
         return PathBuf::from(path);
     }
+    BUILT.get_or_init(find_or_build_rollup).clone()
+}
+
+fn find_or_build_rollup() -> PathBuf {
     // A test binary lives in `<target>/<profile>/deps/`; the node binary in `<target>/<profile>/`.
     let exe = std::env::current_exe().expect("current test executable");
     let profile_dir =
         exe.parent().and_then(Path::parent).expect("test binary inside a cargo target directory");
     let bin = profile_dir.join("rollup");
-    assert!(
-        bin.exists(),
-        "{} does not exist: run the tests with `cargo test --workspace`, or build it with `cargo build -p rollup-node`, \
-         or set ROLLUP_BIN",
+    if bin.exists() {
+        return bin;
+    }
+    let (Some(cargo), Some(target_dir), Some(profile)) = (
+        std::env::var_os("CARGO"),
+        profile_dir.parent(),
+        profile_dir.file_name().and_then(|name| name.to_str()),
+    ) else {
+        panic!(
+            "{} does not exist: build it with `cargo build -p rollup-node`, or set ROLLUP_BIN",
+            bin.display()
+        );
+    };
+    eprintln!(
+        "rollup-e2e: {} is missing; building it (cargo build -p rollup-node --bin rollup)",
         bin.display()
     );
+    let mut command = Command::new(cargo);
+    command.args(["build", "-p", "rollup-node", "--bin", "rollup"]).env("CARGO_TARGET_DIR", target_dir);
+    match profile {
+        "debug" => {}
+        "release" => {
+            command.arg("--release");
+        }
+        other => {
+            command.args(["--profile", other]);
+        }
+    }
+    let status = command.status().expect("run cargo build");
+    assert!(status.success() && bin.exists(), "building {} failed ({status})", bin.display());
     bin
 }
 

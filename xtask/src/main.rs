@@ -5,6 +5,11 @@
 //!   `rollup devnet ARGS`: Bitcoin regtest plus a rollup network on localhost.
 //! - `cargo xtask test [--serial] [CARGO ARGS] [-- TEST ARGS]` runs every test tier
 //!   of the workspace (below).
+//! - `cargo xtask e2e-reference [-- TEST ARGS]` runs the e2e suite (`rollup-e2e`) on a
+//!   real Bitcoin Core and electrs: `../shared/reference/regtest` beside the
+//!   repository starts them. CI runs it after `test`, which ran the suite on the
+//!   embedded devnet. (`../shared/reference/regtest cargo test -p rollup-e2e` does the
+//!   same, but builds with that package's features alone: a second build.)
 //! - `cargo xtask setup` only installs what the build needs.
 //!
 //! `devnet` and `test` first make sure (and `setup` does only this) that the machine
@@ -46,6 +51,7 @@ usage:
   cargo xtask devnet [ARGS]                          build rollup (release) and run `rollup devnet ARGS`
   cargo xtask test [--serial] [CARGO ARGS] [-- TEST ARGS]
                                                      run every test tier of the workspace
+  cargo xtask e2e-reference [-- TEST ARGS]           run the e2e suite on ../shared/reference's bitcoind and electrs
   cargo xtask setup                                  install what the build needs, and nothing else";
 
 fn main() -> ExitCode {
@@ -55,6 +61,7 @@ fn main() -> ExitCode {
     let outcome = match command.as_deref() {
         Some("devnet") => setup().and_then(|()| devnet(&rest)),
         Some("test") => setup().and_then(|()| test(&rest)),
+        Some("e2e-reference") => setup().and_then(|()| e2e_reference(&rest)),
         Some("setup") => setup(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -340,6 +347,54 @@ fn test(args: &[String]) -> Result<(), String> {
     }
 }
 
+/// `cargo xtask e2e-reference`: the e2e test binary, built as `cargo xtask test` builds
+/// it (the whole workspace's features: no second build), run by the reference
+/// `regtest` script, which starts bitcoind and electrs and points the suite at them.
+fn e2e_reference(args: &[String]) -> Result<(), String> {
+    let harness: Vec<&String> = args.iter().skip_while(|arg| *arg != "--").skip(1).collect();
+    if let Some(unknown) = args.iter().take_while(|arg| *arg != "--").next() {
+        return Err(format!(
+            "e2e-reference takes no cargo arguments, only test arguments after `--`: {unknown:?}"
+        ));
+    }
+    let regtest = workspace().join("../shared/reference/regtest");
+    if !regtest.exists() {
+        return Err(format!(
+            "no reference Bitcoin Core and electrs: {} does not exist (CI places `shared/` beside the repository)",
+            regtest.display()
+        ));
+    }
+    eprintln!("xtask: building the e2e suite as `cargo xtask test` does");
+    let output = cargo()
+        .args(["test", "--locked", "--workspace", "--no-run", "--message-format=json-render-diagnostics"])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|error| format!("cannot run the test build: {error}"))?;
+    if !output.status.success() {
+        return Err(format!("the test build failed ({})", output.status));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let binary = e2e_binary(&stdout).ok_or("the test build listed no rollup-e2e `it` binary")?;
+    eprintln!("xtask: running {} on the reference bitcoind and electrs", binary.display());
+    let mut command = Command::new(&regtest);
+    command.arg(&binary).args(harness).current_dir(workspace().join("e2e"));
+    run_to_end("the e2e suite on the reference backend", command)
+}
+
+/// The executable of rollup-e2e's `it` test in cargo's `--message-format=json` output.
+fn e2e_binary(messages: &str) -> Option<PathBuf> {
+    messages
+        .lines()
+        .filter(|line| line.contains(r#""reason":"compiler-artifact""#))
+        .filter(|line| line.contains("/e2e#") || line.contains("rollup-e2e"))
+        .filter(|line| line.contains(r#""kind":["test"]"#) && line.contains(r#""name":"it""#))
+        .find_map(|line| {
+            let (_, rest) = line.split_once(r#""executable":""#)?;
+            let (path, _) = rest.split_once('"')?;
+            Some(PathBuf::from(path))
+        })
+}
+
 /// Runs `command` with inherited output; an error unless it succeeds.
 fn run_to_end(what: &str, mut command: Command) -> Result<(), String> {
     let status = command.status().map_err(|error| format!("cannot run {what}: {error}"))?;
@@ -402,6 +457,19 @@ mod tests {
             args(one.cargo_test(&["--no-run"], None)),
             strings(&["test", "--locked", "--no-run", "-p", "rollup-l2"])
         );
+    }
+
+    #[test]
+    fn the_e2e_binary_is_found_in_cargos_messages() {
+        let messages = concat!(
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///w/l2#rollup-l2@0.1.0","target":{"kind":["test"],"name":"it"},"executable":"/t/debug/deps/it-aaaa"}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///w/e2e#rollup-e2e@0.1.0","target":{"kind":["lib"],"name":"rollup_e2e"},"executable":null}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///w/e2e#rollup-e2e@0.1.0","target":{"kind":["test"],"name":"it"},"executable":"/t/debug/deps/it-e2e0"}"#,
+        );
+        assert_eq!(e2e_binary(messages), Some(PathBuf::from("/t/debug/deps/it-e2e0")));
+        assert_eq!(e2e_binary(messages.lines().next().unwrap()), None);
     }
 
     #[test]

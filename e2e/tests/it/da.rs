@@ -1,6 +1,7 @@
-//! A batch larger than one envelope posted on the devnet: one commit and a reveal
-//! per chunk, mined, then read back through Esplora by a reader who knows only the
-//! block, decoded and reassembled to the exact blob.
+//! A batch larger than one envelope posted on Bitcoin: one commit and a reveal per
+//! chunk, mined (the second reveal a block later: Core 31's cluster limit), then read
+//! back through Esplora by a reader who knows only the blocks, decoded and
+//! reassembled to the exact blob.
 
 use bitcoin::key::{Keypair, Secp256k1};
 use bitcoin::{Address, Amount, FeeRate, KnownHrp, Witness};
@@ -10,7 +11,7 @@ use rollup_l1::da::{
     FundingUtxo, MAX_ENVELOPE_DATA,
 };
 
-use super::{confirmed_height, output_of, sink};
+use super::{confirmed_height, output_of, script_refusal, sink};
 
 const CHAIN_ID: u64 = 0xda;
 const BATCH: u64 = 42;
@@ -40,29 +41,37 @@ fn a_two_chunk_batch_is_posted_mined_read_back_and_reassembled() {
     .unwrap();
     assert_eq!(posted.reveals.len(), 2);
 
-    // The commit and both reveals enter the mempool together (the reveals spend the
-    // unconfirmed commit); a reveal with one data byte changed does not.
+    // A reveal with one data byte changed is refused. The envelope is in the leaf
+    // script: changed, it is not the leaf the output commits to.
     assert_eq!(env.broadcast(&posted.commit), None);
     let mut tampered = posted.reveals[1].clone();
     let mut elements: Vec<Vec<u8>> = tampered.input[0].witness.iter().map(<[u8]>::to_vec).collect();
     elements[1][200] ^= 1;
     tampered.input[0].witness = Witness::from_slice(&elements);
     let reason = env.broadcast(&tampered).expect("tampered reveal refused");
-    assert!(reason.starts_with("mandatory-script-verify-flag-failed"), "{reason}");
+    assert_eq!(reason, script_refusal(&tampered, 0, "Witness program hash mismatch"));
+    // The first reveal joins its unconfirmed commit in the mempool; the second would
+    // make their cluster larger than Bitcoin Core 31 keeps (101 kvB), so it goes out
+    // once the commit is mined, a cluster of its own.
     for reveal in &posted.reveals {
         assert!(reveal.weight().to_wu() <= 400_000, "{}", reveal.weight());
-        assert_eq!(env.broadcast(reveal), None);
     }
-    let block = env.mine(1, None)[0];
+    assert_eq!(env.broadcast(&posted.reveals[0]), None);
+    assert_eq!(env.broadcast(&posted.reveals[1]).as_deref(), Some("too-large-cluster"));
+    let first = env.mine(1, None)[0];
     let height = confirmed_height(&env, &posted.commit.compute_txid()).expect("commit mined");
-    for reveal in &posted.reveals {
-        assert_eq!(confirmed_height(&env, &reveal.compute_txid()), Some(height));
-    }
+    assert_eq!(confirmed_height(&env, &posted.reveals[0].compute_txid()), Some(height));
+    assert_eq!(env.broadcast(&posted.reveals[1]), None);
+    let second = env.mine(1, None)[0];
+    assert_eq!(confirmed_height(&env, &posted.reveals[1].compute_txid()), Some(height + 1));
 
-    // A reader scans the block through Esplora: the coinbase and the commit (a
+    // A reader scans the blocks through Esplora: the coinbases and the commit (a
     // key-path spend) carry nothing; the two reveals carry the chunks.
-    let txids = env.esplora().get_block_txids(&block).unwrap();
-    assert_eq!(txids.len(), 4);
+    let mut txids = env.esplora().get_block_txids(&first).unwrap();
+    assert_eq!(txids.len(), 3);
+    let later = env.esplora().get_block_txids(&second).unwrap();
+    assert_eq!(later.len(), 2);
+    txids.extend(later);
     let mut found = Vec::new();
     for txid in &txids {
         let tx = env.esplora().get_tx(txid).unwrap().expect("mined transaction");
