@@ -125,12 +125,8 @@ fn format_money(sats: u64) -> String {
 /// Core's virtual size for policy: the weight, or the sigop cost at
 /// [`BYTES_PER_SIGOP`] when that is larger, in vbytes rounded up.
 fn policy_vsize(tx: &Transaction, weight: Weight, spent: &[TxOut]) -> u64 {
-    let sigop_cost = tx.total_sigop_cost(|outpoint| {
-        tx.input
-            .iter()
-            .position(|input| input.previous_output == *outpoint)
-            .and_then(|index| spent.get(index).cloned())
-    });
+    let spent: Vec<Option<TxOut>> = spent.iter().cloned().map(Some).collect();
+    let sigop_cost = crate::views::sigops(tx, &spent);
     let sigop_weight = u64::try_from(sigop_cost).unwrap_or(u64::MAX).saturating_mul(BYTES_PER_SIGOP);
     weight.to_wu().max(sigop_weight).div_ceil(4)
 }

@@ -161,7 +161,7 @@ pub(crate) fn transaction(
 
 /// electrs' `sigops`: the transaction's sigop cost (legacy and P2SH sigops count four
 /// times, segwit v0 sigops once, taproot none), as Core's `GetTransactionSigOpCost`.
-fn sigops(tx: &Transaction, prevouts: &[Option<TxOut>]) -> usize {
+pub(crate) fn sigops(tx: &Transaction, prevouts: &[Option<TxOut>]) -> usize {
     tx.total_sigop_cost(|outpoint| {
         tx.input
             .iter()
